@@ -86,11 +86,11 @@ def validate_params(entry: BuiltinDataset, params: dict[str, Any]) -> dict[str, 
     return out
 
 
-def load_builtin(name: str, val_fraction: float = 0.1, seed: int = 0, **params: Any) -> TextDataset | ImageDataset:
-    """Load a built-in dataset by name with validated parameters."""
+def load_builtin(name: str, val_fraction: float = 0.1, split_seed: int = 0, **params: Any) -> TextDataset | ImageDataset:
+    """Load a built-in dataset by name with validated parameters and its train/validation split settings."""
     entry = BUILTINS.get(name)
     ds = entry.load(**validate_params(entry, params))
-    ds.val_fraction, ds.seed = val_fraction, seed
+    ds.val_fraction, ds.seed = val_fraction, split_seed
     return ds
 
 

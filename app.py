@@ -1,0 +1,38 @@
+"""GenAug Studio home page: what the tool does, the current dataset, where to go next.
+
+Kept light on purpose: no torch, transformers, diffusers, albumentations or
+nlpaug is imported here, so the first page a class sees opens at once.
+"""
+
+import streamlit as st
+
+import genaug_core  # noqa: F401  (offline and thread defaults before anything heavy loads)
+from ui.data import current_dataset, describe
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="GenAug Studio", page_icon="🧪", layout="wide")
+
+st.title("GenAug Studio")
+st.markdown(
+    """
+See, by doing, how **data augmentation** helps small **generative models**.
+
+1. **Data** — pick a built-in dataset or upload your own text or images, and read the sanity report.
+2. **Augment** — preview augmentations side by side: albumentations for images, nlpaug and our own for text,
+   and noise bounded in an L1 / L2 ball ("regularization augmentation").
+3. **Train** and **Sample** — train a tiny GPT-2 or a tiny diffusion model with your augmentation and
+   L1/L2 settings, then sample from it and see which samples are new.
+4. **Compare** — put runs side by side: does augmentation help?
+
+Everything runs on this machine; nothing is downloaded.
+"""
+)
+
+try:
+    ds = current_dataset()
+except Exception as exc:  # a broken session must not hide the home page
+    st.error(f"The current dataset could not be loaded: {exc}")
+else:
+    st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon="📦")
+st.page_link("pages/1_Data.py", label="Go to the Data page", icon="➡️")
+render_sidebar()
