@@ -1,8 +1,14 @@
-"""GenAug Studio home page: what the tool does, the current dataset, where to go next.
+"""GenAug Studio entry point: the navigation and the home page.
+
+Run with `streamlit run app.py`. Every file in pages/ becomes a page (its
+number sets the order, the rest of its name the title); the home page below
+says what the tool does and shows the current dataset.
 
 Kept light on purpose: no torch, transformers, diffusers, albumentations or
 nlpaug is imported here, so the first page a class sees opens at once.
 """
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -10,11 +16,13 @@ import genaug_core  # noqa: F401  (offline and thread defaults before anything h
 from ui.data import current_dataset, describe
 from ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="GenAug Studio", page_icon="🧪", layout="wide")
+PAGES_DIR = Path(__file__).parent / "pages"
 
-st.title("GenAug Studio")
-st.markdown(
-    """
+
+def home() -> None:
+    st.title("GenAug Studio")
+    st.markdown(
+        """
 See, by doing, how **data augmentation** helps small **generative models**.
 
 1. **Data** — pick a built-in dataset or upload your own text or images, and read the sanity report.
@@ -26,13 +34,18 @@ See, by doing, how **data augmentation** helps small **generative models**.
 
 Everything runs on this machine; nothing is downloaded.
 """
-)
+    )
+    try:
+        ds = current_dataset()
+    except Exception as exc:  # a broken session must not hide the home page
+        st.error(f"The current dataset could not be loaded: {exc}")
+    else:
+        st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon=":material/dataset:")
+    st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/arrow_forward:")
+    render_sidebar()
 
-try:
-    ds = current_dataset()
-except Exception as exc:  # a broken session must not hide the home page
-    st.error(f"The current dataset could not be loaded: {exc}")
-else:
-    st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon="📦")
-st.page_link("pages/1_Data.py", label="Go to the Data page", icon="➡️")
-render_sidebar()
+
+st.set_page_config(page_title="GenAug Studio", page_icon=":material/science:", layout="wide")
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
+pages += [st.Page(f"pages/{p.name}") for p in sorted(PAGES_DIR.glob("*.py"))]
+st.navigation(pages).run()

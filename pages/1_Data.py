@@ -14,7 +14,7 @@ from ui.data import cached_builtin, cached_upload, param_widgets, set_current
 from ui.report import render_preview, render_report
 from ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="Data · GenAug Studio", page_icon="📦", layout="wide")
+st.set_page_config(page_title="Data · GenAug Studio", page_icon=":material/dataset:", layout="wide")
 st.title("Data")
 
 # --- 1. choose the data --------------------------------------------------------

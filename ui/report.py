@@ -9,7 +9,7 @@ from genaug_core import viz
 from genaug_core.data import Dataset
 from genaug_core.data.checks import Report
 
-LEVEL_ICON = {"info": "ℹ️", "warn": "⚠️", "error": "⛔"}
+LEVEL_ICON = {"info": ":blue[:material/info:]", "warn": ":orange[:material/warning:]", "error": ":red[:material/error:]"}
 PAGE_SIZE = 64
 
 

@@ -1,0 +1,127 @@
+"""Main journeys in a real browser: Debian's Chromium driven by Playwright.
+
+The app is started with `streamlit run` on a free local port. When
+/usr/bin/chromium is missing these tests are skipped, unless
+GENAUG_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser fails.
+"""
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("GENAUG_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is missing but GENAUG_REQUIRE_BROWSER=1 (install Debian's chromium)")
+    pytest.skip(f"{CHROMIUM} not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "GENAUG_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's launch settings: Debian's Chromium, never a downloaded browser."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
+
+
+def _no_error_box(page):
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_home_then_builtin_dataset_report(server, page):
+    page.goto(server)
+    page.get_by_text("See, by doing").wait_for(timeout=60_000)
+    page.get_by_text("Current dataset: digits").first.wait_for()
+    page.goto(server + "/Data")
+    page.get_by_text("counts").first.wait_for(timeout=60_000)
+    # pick the names corpus in the dataset select box
+    page.get_by_test_id("stSelectbox").filter(has_text="Dataset").locator("input").click()
+    page.get_by_role("option", name="names").first.click()
+    page.get_by_text("5,163 texts").first.wait_for(timeout=60_000)
+    page.get_by_text("26 distinct characters").first.wait_for()
+    page.get_by_text("Most common characters").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 2  # the histograms rendered
+    _no_error_box(page)
+    if os.environ.get("GENAUG_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "data-page.png"), full_page=True)
+
+
+def test_upload_text_and_hostile_zip(server, page, tmp_path):
+    page.goto(server + "/Data")
+    page.get_by_text("Source").first.wait_for(timeout=60_000)
+    page.get_by_text("Upload", exact=True).click()
+    uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    uploader.wait_for(state="attached", timeout=30_000)
+    txt = tmp_path / "lines.txt"
+    txt.write_text("hello world\n\nhello world\n=cmd|' /C calc'!A0\n", encoding="utf-8")
+    uploader.set_input_files(str(txt))
+    page.get_by_text("exact_duplicates").first.wait_for(timeout=60_000)
+    page.get_by_text("empty").first.wait_for()
+    _no_error_box(page)
+
+    # a zip whose only entries are a path-traversal name and a non-image: a clear message, no traceback
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../evil.png", b"\x89PNG\r\n\x1a\n")
+        zf.writestr("notes.txt", b"just text")
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(buf.getvalue())
+    page.get_by_role("button", name="Remove lines.txt").click() if page.get_by_role("button", name="Remove lines.txt").count() else None
+    uploader.set_input_files(str(bad))
+    page.get_by_test_id("stAlertContentError").first.wait_for(timeout=60_000)
+    message = page.get_by_test_id("stAlertContentError").first.inner_text()
+    assert "bad.zip" in message
+    _no_error_box(page)
