@@ -1,14 +1,12 @@
-"""GenAug Studio entry point: the navigation and the home page.
+"""GenAug Studio home page: what the tool does, the current dataset, where to go next.
 
-Run with `streamlit run app.py`. Every file in pages/ becomes a page (its
-number sets the order, the rest of its name the title); the home page below
-says what the tool does and shows the current dataset.
+Run with `streamlit run app.py`; every file in pages/ is a page (its number
+sets the order). The sidebar navigation is drawn by ui.sidebar with proper
+page titles (Streamlit's own would call this page "app").
 
 Kept light on purpose: no torch, transformers, diffusers, albumentations or
 nlpaug is imported here, so the first page a class sees opens at once.
 """
-
-from pathlib import Path
 
 import streamlit as st
 
@@ -16,13 +14,10 @@ import genaug_core  # noqa: F401  (offline and thread defaults before anything h
 from ui.data import current_dataset, describe
 from ui.sidebar import render_sidebar
 
-PAGES_DIR = Path(__file__).parent / "pages"
-
-
-def home() -> None:
-    st.title("GenAug Studio")
-    st.markdown(
-        """
+st.set_page_config(page_title="GenAug Studio", page_icon=":material/science:", layout="wide")
+st.title("GenAug Studio")
+st.markdown(
+    """
 See, by doing, how **data augmentation** helps small **generative models**.
 
 1. **Data** — pick a built-in dataset or upload your own text or images, and read the sanity report.
@@ -30,22 +25,15 @@ See, by doing, how **data augmentation** helps small **generative models**.
    and noise bounded in an L1 / L2 ball ("regularization augmentation").
 3. **Train** and **Sample** — train a tiny GPT-2 or a tiny diffusion model with your augmentation and
    L1/L2 settings, then sample from it and see which samples are new.
-4. **Compare** — put runs side by side: does augmentation help?
 
 Everything runs on this machine; nothing is downloaded.
 """
-    )
-    try:
-        ds = current_dataset()
-    except Exception as exc:  # a broken session must not hide the home page
-        st.error(f"The current dataset could not be loaded: {exc}")
-    else:
-        st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon=":material/dataset:")
-    st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/arrow_forward:")
-    render_sidebar()
-
-
-st.set_page_config(page_title="GenAug Studio", page_icon=":material/science:", layout="wide")
-pages = [st.Page(home, title="Home", icon=":material/home:", default=True)]
-pages += [st.Page(f"pages/{p.name}") for p in sorted(PAGES_DIR.glob("*.py"))]
-st.navigation(pages).run()
+)
+try:
+    ds = current_dataset()
+except Exception as exc:  # a broken session must not hide the home page
+    st.error(f"The current dataset could not be loaded: {exc}")
+else:
+    st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon=":material/dataset:")
+st.page_link("pages/1_Data.py", label="Start with the Data page", icon=":material/arrow_forward:")
+render_sidebar()

@@ -46,7 +46,9 @@ def main() -> None:
     args = ap.parse_args()
     repeat = 1 if args.quick else args.repeat
     runs = [run_json(PROBE) for _ in range(repeat)]
-    print(f"home page imports: median {statistics.median(r['seconds'] for r in runs):.3f} s over {repeat} fresh processes")
+    print(
+        f"home page imports: median {statistics.median(r['seconds'] for r in runs):.3f} s over {repeat} fresh processes"
+    )
     print(f"heavy modules imported by the home page: {runs[0]['heavy'] or 'none'}")
     pages = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
     print(f"{'page':28} {'first run s (fresh process)':>28}")

@@ -20,6 +20,9 @@ from genaug_core.errors import GenAugError
 # command name -> (module, one-line help); the order is the order in --help
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("genaug_core.commands.check", "load data files and print a sanity report"),
+    "augment": ("genaug_core.commands.augment", "write K augmented copies of a dataset with a saved pipeline"),
+    "train": ("genaug_core.commands.train", "train a text or image model into a run folder"),
+    "sample": ("genaug_core.commands.sample", "draw samples from a trained run"),
 }
 
 

@@ -223,3 +223,225 @@ class PreprocessConfig(Config):
             raise ConfigError(
                 f"PreprocessConfig.pad_to = {self.pad_to} exceeds max_chars = {self.max_chars}; allowed: 0 to max_chars"
             )
+
+
+# --- models, training and regularization (the training engine) ---------------
+#
+# A run is described by one RunConfig: what data, how it is cleaned, which
+# model, how it is trained, how strongly it is regularized and augmented.
+# The model and batch fields use 0 or "auto" for "the preset's / the data
+# kind's default", so one TOML file works for text and image data alike.
+
+
+@dataclasses.dataclass(frozen=True)
+class TextModelConfig(Config):
+    """A GPT-2 for text: a preset shape, optionally overridden field by field."""
+
+    # preset shape: tiny (tests: 2 layers, width 32), small (~0.8M params: 4 layers, 4 heads,
+    # width 128, context 64, nanoGPT's CPU demo), medium (6 layers, width 192, context 128; GPU)
+    preset: Literal["tiny", "small", "medium"] = "small"
+    # overrides of the preset (0 = keep the preset's value)
+    n_layer: int = 0  # transformer blocks, 1-48
+    n_head: int = 0  # attention heads; must divide n_embd
+    n_embd: int = 0  # width of the residual stream, 8-4096
+    block_size: int = 0  # context length in tokens, 8-4096
+    # dropout probability in attention, residual and embeddings, 0-0.9
+    dropout: float = 0.0
+    # char: one token per character (default, makemore-style); bpe: byte-level BPE trained on the data
+    tokenizer: Literal["char", "bpe"] = "char"
+    # vocabulary size of the BPE tokenizer (ignored for char), 260-65536
+    bpe_vocab_size: int = 512
+
+    def __post_init__(self) -> None:
+        check_range("TextModelConfig", "n_layer", self.n_layer, 0, 48)
+        check_range("TextModelConfig", "n_head", self.n_head, 0, 64)
+        check_range("TextModelConfig", "n_embd", self.n_embd, 0, 4096)
+        check_range("TextModelConfig", "block_size", self.block_size, 0, 4096)
+        if 0 < self.block_size < 8:
+            raise ConfigError(
+                f"TextModelConfig.block_size = {self.block_size} is out of range; allowed: 0 or 8 to 4096"
+            )
+        check_range("TextModelConfig", "dropout", self.dropout, 0.0, 0.9)
+        check_range("TextModelConfig", "bpe_vocab_size", self.bpe_vocab_size, 260, 65536)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageModelConfig(Config):
+    """A UNet2DModel denoiser with a DDPM noise schedule, and how to sample from it."""
+
+    # preset shape: tiny (tests: channels (4, 8), no attention), small (channels (32, 64), attention
+    # at the lowest resolution; 8x8 and 16x16 data), medium (channels (32, 64, 64); 32x32 and up),
+    # auto = small for images up to 16 pixels, medium above
+    preset: Literal["auto", "tiny", "small", "medium"] = "auto"
+    # overrides of the preset (empty / 0 = keep the preset's value)
+    channels: tuple[int, ...] = ()  # output channels per resolution level, each 4-1024
+    layers_per_block: int = 0  # ResNet layers per level, 1-4
+    # height and width the model trains at (0 = the data's size after preprocessing), 4-512;
+    # the data is resized to it, and samples come out at it
+    image_size: int = 0
+    # class-conditional training when the data has labels (with a "no class" index for unconditional sampling)
+    class_conditional: bool = True
+    # probability of training a labelled item with the "no class" label instead, 0-1
+    class_dropout: float = 0.1
+    # diffusion timesteps of the training schedule, 10-4000
+    num_train_timesteps: int = 1000
+    # noise schedule: linear (DDPM paper) or squaredcos_cap_v2 (cosine)
+    beta_schedule: Literal["linear", "squaredcos_cap_v2"] = "linear"
+    # default sampler and number of its steps for samples (DDIM or DPM-Solver++; both clip to the pixel range)
+    sampler: Literal["ddim", "dpm"] = "ddim"
+    sample_steps: int = 25  # 1-1000
+
+    def __post_init__(self) -> None:
+        for c in self.channels:
+            check_range("ImageModelConfig", "channels", c, 4, 1024)
+        if len(self.channels) > 5:
+            raise ConfigError(f"ImageModelConfig.channels has {len(self.channels)} levels; allowed: 1 to 5")
+        check_range("ImageModelConfig", "layers_per_block", self.layers_per_block, 0, 4)
+        check_range("ImageModelConfig", "image_size", self.image_size, 0, 512)
+        if 0 < self.image_size < 4:
+            raise ConfigError(
+                f"ImageModelConfig.image_size = {self.image_size} is out of range; allowed: 0 or 4 to 512"
+            )
+        check_range("ImageModelConfig", "class_dropout", self.class_dropout, 0.0, 1.0)
+        check_range("ImageModelConfig", "num_train_timesteps", self.num_train_timesteps, 10, 4000)
+        check_range("ImageModelConfig", "sample_steps", self.sample_steps, 1, 1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Config):
+    """The generative model; the data's kind (text or image) picks which half is used."""
+
+    text: TextModelConfig = dataclasses.field(default_factory=TextModelConfig)
+    image: ImageModelConfig = dataclasses.field(default_factory=ImageModelConfig)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """The optimisation: nanoGPT's knobs (AdamW, warmup + cosine, clipping), logging and checkpoints."""
+
+    # optimizer steps in total (a resumed run continues up to this number), 1-10,000,000
+    steps: int = 2000
+    # items (images) or token windows (text) per step and process (0 = auto: 12 for text, 64 for images)
+    batch_size: int = 0
+    # peak learning rate of AdamW, 1e-6 to 1 (0 = auto: 2e-3 for text, which reached a given validation
+    # loss in ~15% fewer steps than 1e-3 on prose; 1e-3 for images)
+    lr: float = 0.0
+    # the cosine schedule decays to lr * min_lr_ratio at the last step, 0-1
+    min_lr_ratio: float = 0.1
+    # steps of linear warmup from 0 to lr (a run shorter than this warms up over all its steps), 0-1,000,000
+    warmup_steps: int = 100
+    # AdamW's decoupled weight decay on matrices (the article's L2 control is regularization.penalty), 0-1
+    weight_decay: float = 0.0
+    # AdamW betas, each 0-1 (0.99 suits small batches, as in nanoGPT's character demo)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    # clip the global gradient norm to this (0 = off), 0-100
+    grad_clip: float = 1.0
+    # exponential moving average of the weights for the saved model (0 = off, typical 0.995-0.9999), 0-1
+    ema_decay: float = 0.0
+    # evaluate on the held-out real validation set every N steps (0 = only at the end)
+    eval_every: int = 250
+    # batches averaged per evaluation, 1-1000
+    eval_batches: int = 20
+    # append a train metrics line every N steps, 1-100,000
+    log_every: int = 10
+    # samples written to samples/ at every evaluation (0 = none), 0-256
+    num_samples: int = 16
+    # write checkpoint-<step>/ every N steps (0 = only at the end or on cancel)
+    checkpoint_every: int = 500
+    # how many checkpoint folders to keep (the newest), 1-100
+    keep_checkpoints: int = 2
+    # seed of everything random in the run (init, batches, noise, dropout), 0-2^32-1
+    seed: int = 1337
+    # torch threads of each training process (0 = auto: the usable cores / processes on this machine), 0-256
+    threads: int = 0
+    # auto uses CUDA or MPS when present; cpu forces the CPU
+    device: Literal["auto", "cpu"] = "auto"
+    # mixed precision through Accelerate: auto = bf16 autocast for text models where the hardware has
+    # native bf16 (AVX512-BF16/AMX CPUs, recent GPUs; measured ~1.25x faster GPT-2 steps), fp32 for
+    # image models (bf16 made a small UNet slower); no = fp32; bf16; fp16 (GPUs only)
+    mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
+    # torch.compile the model (faster steps after 15-30 s of compiling; pays off only for long runs)
+    compile: bool = False
+
+    def resolved(self, kind: str) -> TrainConfig:
+        """A copy with the "auto" (0) values decided for a text or image model."""
+        return self.replace(
+            lr=self.lr or (2e-3 if kind == "text" else 1e-3),
+            batch_size=self.batch_size or (12 if kind == "text" else 64),
+        )
+
+    def __post_init__(self) -> None:
+        check_range("TrainConfig", "steps", self.steps, 1, 10_000_000)
+        check_range("TrainConfig", "batch_size", self.batch_size, 0, 65536)
+        if self.lr != 0:
+            check_range("TrainConfig", "lr", self.lr, 1e-6, 1.0)
+        check_range("TrainConfig", "min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_range("TrainConfig", "warmup_steps", self.warmup_steps, 0, 1_000_000)
+        check_range("TrainConfig", "weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("TrainConfig", "beta1", self.beta1, 0.0, 0.9999)
+        check_range("TrainConfig", "beta2", self.beta2, 0.0, 0.99999)
+        check_range("TrainConfig", "grad_clip", self.grad_clip, 0.0, 100.0)
+        check_range("TrainConfig", "ema_decay", self.ema_decay, 0.0, 0.99999)
+        check_range("TrainConfig", "eval_every", self.eval_every, 0, 10_000_000)
+        check_range("TrainConfig", "eval_batches", self.eval_batches, 1, 1000)
+        check_range("TrainConfig", "log_every", self.log_every, 1, 100_000)
+        check_range("TrainConfig", "num_samples", self.num_samples, 0, 256)
+        check_range("TrainConfig", "checkpoint_every", self.checkpoint_every, 0, 10_000_000)
+        check_range("TrainConfig", "keep_checkpoints", self.keep_checkpoints, 1, 100)
+        check_range("TrainConfig", "seed", self.seed, 0, 2**32 - 1)
+        check_range("TrainConfig", "threads", self.threads, 0, 256)
+
+
+@dataclasses.dataclass(frozen=True)
+class RegularizationConfig(Config):
+    """The article's "regularization augmentation": L1/L2 weight penalty and norm-bounded input noise."""
+
+    # penalty on the weight matrices added to the loss: lambda * sum|w| (l1) or lambda * sum w^2 (l2)
+    penalty: Literal["none", "l1", "l2"] = "none"
+    # its strength lambda (0 = off; typical 1e-6 to 1e-3), 0-1
+    penalty_lambda: float = 0.0
+    # radius of the noise ball added to every training input (0 = off), 0-1000; in model units:
+    # pixels scaled to [-1, 1] for images, token embedding coordinates for text
+    noise_eps: float = 0.0
+    # the norm whose ball the noise is uniform in: l1, l2 or linf (every coordinate within eps)
+    noise_norm: Literal["l1", "l2", "linf"] = "l2"
+    # what the noise is added to: pixels (images) or embeddings (text); auto = the data's kind
+    noise_target: Literal["auto", "pixels", "embeddings"] = "auto"
+    # text: treat noise_eps as NEFTune's alpha, radius alpha / sqrt(context * width) (NEFTune uses linf, alpha 5-15)
+    neftune: bool = False
+
+    def __post_init__(self) -> None:
+        check_range("RegularizationConfig", "penalty_lambda", self.penalty_lambda, 0.0, 1.0)
+        check_range("RegularizationConfig", "noise_eps", self.noise_eps, 0.0, 1000.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig(Config):
+    """The augmentation pipeline (genaug_core.augment.pipeline), applied on the fly while training."""
+
+    # the pipeline as saved by the Augment page (Pipeline.to_dict()); empty = no augmentation
+    pipeline: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # probability that a training item is augmented when it is drawn, 0-1
+    p: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_range("AugmentConfig", "p", self.p, 0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Config):
+    """Everything a training run needs; saved as config.json in the run folder."""
+
+    # a display name for the run list (never used in paths; run ids are generated)
+    name: str = ""
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    regularization: RegularizationConfig = dataclasses.field(default_factory=RegularizationConfig)
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if len(self.name) > 200:
+            raise ConfigError(f"RunConfig.name is {len(self.name)} characters long; allowed: up to 200")

@@ -63,3 +63,33 @@ def bar(counts: dict, title: str, xlabel: str, ylabel: str = "items") -> go.Figu
         xaxis_type="category", margin=dict(l=40, r=10, t=40, b=40),
     )
     return fig
+
+
+def loss_curves(series: dict[str, list[dict]], metric: str = "loss", title: str = "Loss") -> go.Figure:
+    """Training and validation curves from metrics.jsonl records, one or more runs.
+
+    series: label -> records ({"step", "split": "train"|"val", metric: value}).
+    Training curves are thin, validation curves thick with markers: the
+    held-out real data is what counts.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    palette = ["#3b6fb6", "#e4572e", "#29a36a", "#8e6fbf", "#f0a202", "#17becf", "#7f7f7f", "#bcbd22"]
+    for i, (label, records) in enumerate(series.items()):
+        colour = palette[i % len(palette)]
+        for split, width, mode, dash in (("train", 1.5, "lines", "dot"), ("val", 3, "lines+markers", "solid")):
+            pts = [(r["step"], r[metric]) for r in records if r.get("split") == split and r.get(metric) is not None]
+            if not pts:
+                continue
+            steps, values = zip(*pts, strict=True)
+            name = f"{label} · {'validation' if split == 'val' else 'training'}" if len(series) > 1 else (
+                "validation (held-out real data)" if split == "val" else "training"
+            )
+            fig.add_trace(go.Scatter(x=steps, y=values, name=name, mode=mode,
+                                     line=dict(color=colour, width=width, dash=dash)))
+    fig.update_layout(
+        title=title, xaxis_title="step", yaxis_title=metric, template=TEMPLATE, height=340,
+        margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25),
+    )
+    return fig

@@ -132,3 +132,33 @@ def test_hostile_zip_gives_a_clear_message(server, page, tmp_path):
     error.wait_for(timeout=60_000)
     assert "bad.zip" in error.inner_text()
     _no_error_box(page)
+
+
+def test_train_and_sample_journey(server, page):
+    """names -> a tiny run from the Train page -> progress and curve -> finished -> sample text."""
+    page.goto(server + "/Data")
+    page.get_by_test_id("stSelectbox").filter(has_text="Dataset").locator("input").click()
+    page.get_by_role("option", name="names").first.click()
+    page.get_by_text("5,163 texts").first.wait_for(timeout=60_000)
+    # switch pages through the sidebar so the session (and its dataset) is kept
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
+    page.get_by_text("Model and schedule").wait_for(timeout=60_000)
+    page.get_by_text("names-first").first.wait_for()
+    page.get_by_test_id("stSelectbox").filter(has_text="Model size").locator("input").click()
+    page.get_by_role("option", name="tiny").first.click()
+    steps = page.get_by_label("Training steps")
+    steps.fill("60")  # (no Enter: in a form, Enter submits)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("step ").first.wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)  # the live curve
+    page.get_by_text("done").first.wait_for(timeout=240_000)
+    if os.environ.get("GENAUG_SCREENSHOTS"):
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(ROOT / "docs" / "train-page.png"), full_page=True)
+    _no_error_box(page)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Sample").click()
+    page.get_by_role("button", name="Sample").click()
+    page.get_by_text("samples are new").first.wait_for(timeout=120_000)
+    _no_error_box(page)
+    if os.environ.get("GENAUG_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "sample-page.png"), full_page=True)

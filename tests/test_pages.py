@@ -10,7 +10,11 @@ PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").gl
 
 
 def app(path: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / path), default_timeout=120)
+    """The app as Streamlit runs it (app.py is the entry point), switched to page `path`."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if path != "app.py":
+        at.switch_page(path)
+    return at
 
 
 @pytest.mark.parametrize("page", PAGES)

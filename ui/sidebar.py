@@ -1,4 +1,4 @@
-"""The sidebar every page shows: the current dataset (and, once training exists, the active run)."""
+"""The sidebar every page shows: the current dataset, the pipeline and the active run."""
 
 from __future__ import annotations
 
@@ -7,10 +7,37 @@ import streamlit as st
 from ui import state
 
 
+@st.fragment(run_every=3)
+def _active_run() -> None:
+    """The active run's state, re-read every 3 s from its status.json (cheap: one small file)."""
+    from genaug_core import runs
+
+    run_id = st.session_state.get(state.ACTIVE_RUN)
+    if not run_id:
+        return
+    rec = runs.inspect_run(runs.runs_root() / run_id)
+    st.caption("Active run")
+    st.markdown(f"`{rec.id}` {rec.state}" + (f" · step {rec.step:,}/{rec.total:,}" if rec.total else ""))
+
+
+# (file, title, icon) of every page, in order; Streamlit's own navigation is off (.streamlit/config.toml)
+PAGES = [
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Data.py", "Data", ":material/dataset:"),
+    ("pages/2_Augment.py", "Augment", ":material/auto_fix_high:"),
+    ("pages/3_Train.py", "Train", ":material/model_training:"),
+    ("pages/4_Sample.py", "Sample", ":material/auto_awesome:"),
+]
+
+
 def render_sidebar() -> None:
     with st.sidebar:
+        for path, title, icon in PAGES:
+            st.page_link(path, label=title, icon=icon)
+        st.divider()
         st.caption("Current dataset")
         st.markdown(f"**{st.session_state.get(state.DATASET_LABEL, 'digits (default)')}**")
         pipeline = st.session_state.get(state.PIPELINE)
         steps = len(pipeline.get("steps", [])) if isinstance(pipeline, dict) else 0
         st.caption(f"Augmentation pipeline: {steps} step{'s' if steps != 1 else ''}" if steps else "No augmentation yet")
+        _active_run()

@@ -1,0 +1,288 @@
+"""Benchmark: our GPT-2 training step against a plain-PyTorch minimal GPT of the same shape.
+
+    .venv/bin/python bench/train_text.py [--quick] [--threads N] [--skip-speed] [--skip-quality]
+
+1. Speed: tokens/s of a training step (forward, backward, clip, AdamW) at
+   batch 12 x 64 on the same data, in the same process, interleaved:
+   the reference (nanoGPT-style model written below), our path as the loop
+   runs it (HF GPT2LMHeadModel, SDPA), and our path with torch.compile /
+   bf16 autocast. Model FLOPs utilisation (MFU) is against the fp32 matmul
+   peak measured on the 2-core machines (~180 GFLOP/s, see ENVIRONMENT.md).
+2. Time to quality on names and prose: the reference trains 2,000
+   iterations (or 300 with --quick) and records its final validation loss;
+   our default preset then trains through the real loop (genaug_core.train)
+   and we report the wall time at which its validation loss first reaches
+   the reference's. Target: <= 0.75x the reference's wall time.
+
+Other processes on the machine change every number here: run it alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# isort: off
+import genaug_core  # noqa: E402,F401  (sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+# isort: on
+
+PEAK_FLOPS = 180e9  # fp32 matmul, torch, 2 threads (ENVIRONMENT.md)
+
+
+# --- the reference: a minimal GPT (nanoGPT's model.py, trimmed) -------------------------------
+
+
+class Block(nn.Module):
+    def __init__(self, d: int, h: int):
+        super().__init__()
+        self.h = h
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x):  # (B, T, d)
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.h, d // self.h).transpose(1, 2) for z in (q, k, v))  # (B, h, T, d/h)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(y)
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+class MiniGPT(nn.Module):
+    def __init__(self, vocab: int, block: int, n_layer: int, n_head: int, d: int):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(block, d)
+        self.blocks = nn.ModuleList(Block(d, n_head) for _ in range(n_layer))
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        self.head.weight = self.wte.weight  # weight tying, as GPT-2
+        self.apply(lambda m: nn.init.normal_(m.weight, std=0.02) if isinstance(m, (nn.Linear, nn.Embedding)) else None)
+
+    def forward(self, idx):  # (B, T) -> logits (B, T, vocab)
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(self.ln(x))
+
+
+def flops_per_token(n_params: int, n_layer: int, d: int, t: int) -> float:
+    """nanoGPT's estimate: 6N for the weights plus 12 L d T for attention, forward + backward."""
+    return 6 * n_params + 12 * n_layer * d * t
+
+
+# --- shared setup -------------------------------------------------------------------------------
+
+
+def make_run_config(source: str, steps: int, **train):
+    from genaug_core.config import RunConfig
+
+    return RunConfig.from_dict(
+        {
+            "data": {"source": source},
+            "train": {"steps": steps, "device": "cpu", "num_samples": 0, "checkpoint_every": 0, **train},
+        }
+    )
+
+
+def our_task(cfg):
+    """The TextTask exactly as the loop builds it (data, tokenizer, model)."""
+    from genaug_core.data import load_dataset
+    from genaug_core.data.preprocess import preprocess
+    from genaug_core.train.tasks import make_task
+
+    ds, _ = preprocess(load_dataset(cfg.data), cfg.preprocess)
+    torch.manual_seed(0)
+    return make_task(cfg, ds, torch.device("cpu"), 0, None)
+
+
+def step_fn(model, loss_fn, lr=1e-3, autocast=False):
+    from genaug_core.train.regularization import penalized_parameters
+
+    decay = penalized_parameters(model)
+    ids = {id(p) for p in decay}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    opt = torch.optim.AdamW(
+        [{"params": decay}, {"params": rest, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.99), foreach=True
+    )
+
+    def step(i):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = loss_fn(model, i)
+        loss = loss[0] if isinstance(loss, tuple) else loss  # the task returns (loss, tokens)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    step.optimizer = opt  # the time-to-quality run sets its learning rate per iteration
+    return step
+
+
+def time_steps(step, start: int, n: int) -> float:
+    t = time.perf_counter()
+    for i in range(start, start + n):
+        step(i)
+    return time.perf_counter() - t
+
+
+def bench_speed(args) -> None:
+    cfg = make_run_config("prose", 10)
+    task = our_task(cfg)
+    c = task.model.config
+    B, T = task.batch_size, task.block_size
+    print(
+        f"\n## Speed: batch {B} x {T}, {c.n_layer} layers, width {c.n_embd}, vocab {c.vocab_size}, {torch.get_num_threads()} threads"
+    )
+
+    ref = MiniGPT(c.vocab_size, T, c.n_layer, c.n_head, c.n_embd)
+
+    def ref_loss(model, i):
+        x, y = task.batches.get(i)
+        logits = model(x)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+
+    from genaug_core.train.loop import resolve_precision
+
+    default = resolve_precision("auto", text=True, device="cpu")  # what the loop uses on this machine
+    variants = {
+        "reference (plain PyTorch, fp32)": step_fn(ref, ref_loss),
+        "ours, fp32": step_fn(task.model, task.loss),
+        "ours, bf16 autocast": step_fn(task.model, task.loss, autocast=True),
+    }
+    print(f"(the loop's default precision on this machine: {default})")
+    if args.compile:
+        compiled = torch.compile(task.model)
+        variants["ours, bf16 + torch.compile"] = step_fn(compiled, task.loss, autocast=True)
+        t = time.perf_counter()
+        variants["ours, bf16 + torch.compile"](0)
+        print(f"(torch.compile: first step {time.perf_counter() - t:.1f}s)")
+    n, rounds = (30, 2) if args.quick else (100, 3)
+    results = {k: [] for k in variants}
+    for step in variants.values():
+        time_steps(step, 0, 5)  # warm up allocators and kernels
+    for r in range(rounds):  # interleaved rounds: drifting machine load hits all variants alike
+        for name, step in variants.items():
+            results[name].append(B * T * n / time_steps(step, 100 + r * n, n))
+    n_params = sum(p.numel() for p in ref.parameters())
+    fpt = flops_per_token(n_params, c.n_layer, c.n_embd, T)
+    ref_tps = max(results["reference (plain PyTorch, fp32)"])
+    print(f"\n| variant | tokens/s (best of {rounds}) | vs reference | MFU vs {PEAK_FLOPS / 1e9:.0f} GFLOP/s |")
+    print("|---|---:|---:|---:|")
+    for name, vals in results.items():
+        tps = max(vals)
+        print(f"| {name} | {tps:,.0f} | {tps / ref_tps:.2f}x | {tps * fpt / PEAK_FLOPS:.0%} |")
+    print(f"({n_params / 1e6:.2f}M parameters, {fpt / 1e6:.1f} MFLOP per token)")
+
+
+# --- time to quality ---------------------------------------------------------------------------------
+
+
+def reference_curve(task, iters: int, eval_every: int) -> list[tuple[int, float, float]]:
+    """Train the minimal GPT `iters` steps with nanoGPT's schedule; (step, wall s, val loss) per eval."""
+    from genaug_core.config import TrainConfig
+    from genaug_core.train.loop import lr_at
+
+    c = task.model.config
+    torch.manual_seed(0)
+    ref = MiniGPT(c.vocab_size, task.block_size, c.n_layer, c.n_head, c.n_embd)
+
+    def loss_fn(model, i):
+        x, y = task.batches.get(i)
+        logits = model(x)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+
+    step = step_fn(ref, loss_fn)
+    tc = TrainConfig(steps=iters, warmup_steps=100, lr=1e-3)  # nanoGPT's character demo
+
+    @torch.no_grad()
+    def val_loss():
+        ref.eval()
+        total, n = 0.0, 0
+        for chunk in task.val.split(task.batch_size):
+            logits = ref(chunk[:, :-1])
+            total += float(
+                F.cross_entropy(logits.reshape(-1, logits.size(-1)), chunk[:, 1:].reshape(-1), reduction="sum")
+            )
+            n += chunk[:, 1:].numel()
+        ref.train()
+        return total / n
+
+    opt = step.optimizer
+    curve, t0 = [], time.perf_counter()
+    for i in range(iters):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(i, tc)
+        step(i)
+        if (i + 1) % eval_every == 0 or i + 1 == iters:
+            curve.append((i + 1, time.perf_counter() - t0, val_loss()))
+    return curve
+
+
+def bench_quality(args) -> None:
+    from genaug_core import runs
+    from genaug_core.train.loop import train
+
+    iters = 300 if args.quick else 2000
+    for source in args.datasets.split(","):
+        eval_every = 50 if args.quick else 250
+        cfg = make_run_config(source, iters, eval_every=eval_every)
+        task = our_task(cfg)
+        curve = reference_curve(task, iters, eval_every)
+        target, ref_time = curve[-1][2], curve[-1][1]
+        print(
+            f"\n## Time to quality on {source}: reference after {iters} iterations: val loss {target:.4f} in {ref_time:.1f}s"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            ours_cfg = make_run_config(source, iters, eval_every=eval_every, compile=args.compile)
+            run = runs.create_run(ours_cfg, run_dir=Path(tmp) / "run")
+            t0 = time.perf_counter()
+            train(ours_cfg, run, progress=False)
+            wall = time.perf_counter() - t0
+            vals = runs.read_metrics(run, "val")
+        hit = next((r for r in vals if r["step"] > 0 and r["loss"] <= target), None)
+        print("| path | steps | val loss at end | seconds to reach reference's final loss | ratio |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| reference | {iters} | {target:.4f} | {ref_time:.1f} | 1.00 |")
+        if hit:
+            print(
+                f"| ours (default preset) | {vals[-1]['step']} | {vals[-1]['loss']:.4f} | {hit['time']:.1f} (step {hit['step']}) | {hit['time'] / ref_time:.2f} |"
+            )
+        else:
+            print(f"| ours (default preset) | {vals[-1]['step']} | {vals[-1]['loss']:.4f} | not reached | - |")
+        print(f"(our whole run incl. data, model build, evals and saving: {wall:.1f}s)")
+        print("reference curve:", ", ".join(f"{s}:{v:.3f}@{t:.0f}s" for s, t, v in curve))
+        print("our curve:      ", ", ".join(f"{r['step']}:{r['loss']:.3f}@{r['time']:.0f}s" for r in vals))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer steps: a smoke run in about a minute")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    parser.add_argument("--compile", action="store_true", help="also measure torch.compile (15-30 s to compile)")
+    parser.add_argument("--datasets", default="names,prose", help="built-in text datasets for time to quality")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
+    )
+    if not args.skip_speed:
+        bench_speed(args)
+    if not args.skip_quality:
+        bench_quality(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,410 @@
+"""The training loop: one function, in the style of nanoGPT's train.py, driven by Accelerate.
+
+    train(config, run_dir, resume=False) -> final state ("done" or "cancelled")
+
+Stages, each marked below: set up processes and threads; load and
+preprocess the data; build the model (or load it from the checkpoint being
+resumed); AdamW; then per step: learning rate, forward + L1/L2 penalty,
+backward, clip, step, EMA, log, evaluate + samples, checkpoint, STOP check;
+at the end the final model/ with save_pretrained.
+
+Under `accelerate launch --num_processes N` the same code runs data-parallel
+(each process draws its own batches; gradients are averaged). Only the main
+process writes to the run folder; the others wait at the same points.
+
+Everything the pages see goes through genaug_core.runs: status.json
+(atomic), metrics.jsonl (append), samples/, checkpoint-<step>/, model/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from genaug_core import runs
+from genaug_core.config import RunConfig
+from genaug_core.errors import GenAugError
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warmup to cfg.lr, then cosine decay to cfg.lr * min_lr_ratio at the last step (nanoGPT's get_lr)."""
+    warmup = min(cfg.warmup_steps, cfg.steps)
+    if step < warmup:
+        return cfg.lr * (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, cfg.steps - warmup)  # 0 -> 1
+    coeff = 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))  # 1 -> 0
+    return cfg.lr * (cfg.min_lr_ratio + coeff * (1 - cfg.min_lr_ratio))
+
+
+def auto_threads(requested: int, local_processes: int) -> int:
+    """Threads per process: the request, or the usable cores shared among this machine's processes."""
+    if requested:
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, local_processes))
+
+
+def bf16_is_fast(device: str = "auto") -> bool:
+    """Does this machine run bf16 matmuls natively (so autocast speeds training up)?"""
+    import torch
+
+    if device == "auto" and torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    return bool(
+        getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+
+
+def resolve_precision(setting: str, text: bool, device: str = "auto") -> str:
+    """TrainConfig.mixed_precision with "auto" decided: bf16 for text on bf16 hardware, else no."""
+    if setting != "auto":
+        return setting
+    return "bf16" if text and bf16_is_fast(device) else "no"
+
+
+def is_text_source(source: str) -> bool:
+    """Is the dataset text? (built-ins by their registry entry; files by their extension)"""
+    from genaug_core.data import BUILTINS
+
+    if source in BUILTINS:
+        return BUILTINS.get(source).kind == "text"
+    return Path(source.split("::")[0]).suffix.lower() in (".txt", ".csv", ".tsv", ".jsonl", ".json")
+
+
+def _allow_new_precision(precision: str) -> None:
+    """Accelerate's state is process-wide and refuses a second precision; a single process that
+    trains again (tests, a notebook) may start afresh. Launched multi-process runs train once."""
+    from accelerate.state import AcceleratorState
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != precision and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        AcceleratorState._reset_state()
+
+
+class RunLog:
+    """Lines to stdout and to log.txt (main process only; no duplicates when stdout already is log.txt)."""
+
+    def __init__(self, run_dir: Path, enabled: bool):
+        self.enabled = enabled
+        self.file = None
+        if enabled:
+            path = run_dir / runs.LOG_FILE
+            same = False
+            try:
+                same = os.path.samefile(f"/proc/self/fd/{sys.stdout.fileno()}", path)
+            except (OSError, ValueError, AttributeError):
+                pass
+            if not same:
+                self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in close()
+
+    def __call__(self, message: str) -> None:
+        if not self.enabled:
+            return
+        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        print(line, flush=True)
+        if self.file:
+            self.file.write(line + "\n")
+
+    def traceback(self) -> None:
+        if self.enabled:
+            text = traceback.format_exc()
+            if self.file:
+                self.file.write(text)
+                self.file.flush()
+            else:  # stdout is log.txt
+                print(text, flush=True)
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+
+
+def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool | None = None) -> str:
+    """Train `cfg` into the existing run folder `run_dir`; returns "done" or "cancelled".
+
+    Any error marks the run failed with its message (the traceback goes to
+    log.txt) and is raised again for the caller to report.
+    """
+    # --- processes, device and threads -----------------------------------------------------
+    import torch
+    from accelerate import Accelerator
+
+    run_dir = Path(run_dir)
+    tc = cfg.train
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(auto_threads(tc.threads, local_processes))
+    precision = resolve_precision(tc.mixed_precision, is_text_source(cfg.data.source), tc.device)
+    _allow_new_precision(precision)
+    accelerator = Accelerator(
+        cpu=tc.device == "cpu",
+        mixed_precision=precision,
+        dynamo_backend="inductor" if tc.compile else "no",
+    )
+    main = accelerator.is_main_process
+    log = RunLog(run_dir, main)
+    if main:
+        runs.write_status(
+            run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None, total=tc.steps
+        )
+    # a cancel request (STOP file) or SIGTERM ends the run at the next step boundary, with a checkpoint
+    stop_signal = {"hit": False}
+    previous_handler = None
+    if main and threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_signal.update(hit=True))
+    try:
+        return _train(cfg, run_dir, resume, progress, accelerator, log, stop_signal)
+    except BaseException as exc:
+        if main:
+            log.traceback()
+            if isinstance(exc, KeyboardInterrupt):
+                message = "interrupted"
+            elif isinstance(exc, GenAugError):  # the user's to fix: the message says how
+                message = str(exc)
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+            runs.write_status(run_dir, state="failed", error=message, eta_s=None)
+        raise
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+        log.close()
+
+
+def _train(
+    cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: RunLog, stop_signal: dict
+) -> str:
+    import torch
+
+    from genaug_core.data import load_dataset
+    from genaug_core.data.preprocess import preprocess
+    from genaug_core.train.checkpoint import load_training_state, save_checkpoint
+    from genaug_core.train.data import step_seed
+    from genaug_core.train.ema import EMA
+    from genaug_core.train.regularization import penalized_parameters, weight_penalty
+    from genaug_core.train.tasks import make_task
+
+    tc, reg = cfg.train, cfg.regularization
+    main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
+
+    # --- data: load, preprocess, split (the same split in every process) -----------------------
+    ds = load_dataset(cfg.data)
+    ds, notes = preprocess(ds, cfg.preprocess)
+    for note in notes:
+        log(f"preprocess: {note}")
+
+    # --- model: fresh, or the weights of the checkpoint we resume from -------------------------
+    ckpt = runs.latest_checkpoint(run_dir) if resume else None
+    if resume and main:
+        runs.clear_temp(run_dir)
+        runs.clear_stop(run_dir)
+        if ckpt is None:
+            log("resume: no complete checkpoint yet, starting from step 0")
+    torch.manual_seed(tc.seed)  # the initial weights
+    task = make_task(cfg, ds, accelerator.device, rank, ckpt / runs.MODEL_DIR if ckpt else None)
+    model = task.model
+    tc = tc.resolved(task.kind)  # "auto" learning rate and batch size for this kind of model
+
+    # --- optimizer: AdamW, weight decay only on matrices (nanoGPT's two groups) -------------------
+    decay = penalized_parameters(model)
+    decay_ids = {id(p) for p in decay}
+    no_decay = [p for p in model.parameters() if p.requires_grad and id(p) not in decay_ids]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": tc.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=tc.lr,
+        betas=(tc.beta1, tc.beta2),
+        foreach=True,
+    )
+    ema = EMA(model, tc.ema_decay) if tc.ema_decay > 0 else None
+    step, elapsed, units_seen = 0, 0.0, 0
+    if ckpt is not None:
+        state = load_training_state(ckpt, optimizer, ema)
+        step, elapsed, units_seen = int(state["step"]), float(state.get("elapsed_s", 0.0)), int(state.get("units", 0))
+        if main:
+            _truncate_history(run_dir, step)
+            log(f"resume: from {ckpt.name} (step {step} of {tc.steps})")
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw_model = accelerator.unwrap_model(model, keep_torch_compile=False)  # same parameters, no DDP wrapper
+    penalty_params = penalized_parameters(raw_model)
+
+    if main:
+        (run_dir / runs.SAMPLES_DIR).mkdir(exist_ok=True)
+        runs.write_status(run_dir, kind=task.kind, step=step, total=tc.steps, processes=world)
+        log(f"run {run_dir.name}: {ds.name} ({task.kind}, {len(ds):,} items), {tc.steps} steps")
+        log(
+            f"on {world} x {accelerator.device}, {torch.get_num_threads()} threads each, "
+            f"precision {accelerator.mixed_precision}"
+        )
+        log(f"model: {task.describe()}")
+        if reg.penalty != "none" and reg.penalty_lambda > 0:
+            log(f"regularization: {reg.penalty} penalty, lambda {reg.penalty_lambda:g}")
+        if reg.noise_eps > 0:
+            target = "embeddings" if task.kind == "text" else "pixels"
+            alpha = " (NEFTune alpha)" if reg.neftune else ""
+            log(f"regularization: {reg.noise_norm} ball noise on {target}, eps {reg.noise_eps:g}{alpha}")
+        if cfg.augment.pipeline and cfg.augment.p > 0:
+            log(f"augmentation: pipeline applied with probability {cfg.augment.p:g}")
+
+    def evaluate_and_sample(at_step: int, t_now: float) -> None:
+        """Validation loss on the real held-out data, and samples into samples/ (main process only)."""
+        if not main:
+            return
+        with ema.swapped_into(raw_model) if ema is not None else contextlib.nullcontext():
+            metrics = task.evaluate(raw_model)
+            if metrics:
+                runs.append_metrics(
+                    run_dir, {"step": at_step, "split": "val", **_round(metrics), "time": round(t_now, 3)}
+                )
+                log(
+                    f"step {at_step}: val loss {metrics['loss']:.4f}"
+                    + (f", {metrics['bpc']:.3f} bits/char" if "bpc" in metrics else "")
+                )
+            if tc.num_samples:
+                task.write_samples(
+                    raw_model, run_dir / runs.SAMPLES_DIR / f"step-{at_step:07d}", tc.num_samples, tc.seed
+                )
+
+    def checkpoint(at_step: int, t_now: float) -> None:
+        if main:
+            path = save_checkpoint(
+                run_dir, at_step, lambda folder: task.save(raw_model, folder), optimizer.optimizer, ema,
+                {"elapsed_s": t_now, "units": units_seen, "total": tc.steps}, tc.keep_checkpoints,
+            )  # fmt: skip
+            log(f"step {at_step}: saved {path.name}")
+
+    from tqdm.auto import tqdm
+
+    show_bar = main and (progress if progress is not None else sys.stderr.isatty())
+    bar = tqdm(total=tc.steps, initial=step, unit="step", disable=not show_bar)
+    t_start = time.perf_counter() - elapsed  # "time" in metrics: wall seconds of training, across resumes
+    session_t0, session_step0 = time.perf_counter(), step  # for the ETA (evaluations included)
+    step_time, units_log, losses = 0.0, 0, []  # since the last log line (pure step time, for the speed)
+    if step == 0 and tc.eval_every:
+        evaluate_and_sample(0, 0.0)
+    final_state = "done"
+    model.train()
+
+    while step < tc.steps:
+        t0 = time.perf_counter()
+        # --- 1. learning rate for this step: warmup, then cosine ---------------------------------
+        lr = lr_at(step, tc)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+        # --- 2. forward: the task's loss on a random batch, plus the L1/L2 weight penalty --------
+        torch.manual_seed(step_seed(tc.seed, rank, step, stream=2))  # dropout: reproducible on resume
+        with accelerator.autocast():
+            loss, units = task.loss(model, step)
+        penalty = weight_penalty(penalty_params, reg.penalty, reg.penalty_lambda)
+        total_loss = loss + penalty
+
+        # --- 3. backward (gradients averaged across processes), clip, step -------------------------
+        accelerator.backward(total_loss)
+        if tc.grad_clip > 0:
+            accelerator.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if ema is not None:
+            ema.update(raw_model)
+        step += 1
+        units_seen += units * world
+        units_log += units * world
+        losses.append(float(loss.detach()))  # (also waits for the step to finish on a GPU)
+        step_time += time.perf_counter() - t0
+        bar.update(1)
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"the loss became {losses[-1]} at step {step}; lower the learning rate")
+
+        # --- 4. log: train loss, speed, ETA ------------------------------------------------------
+        now = time.perf_counter()
+        if main and (step % tc.log_every == 0 or step == tc.steps):
+            speed = units_log / max(step_time, 1e-9)
+            steps_per_s = (step - session_step0) / max(now - session_t0, 1e-9)
+            rec: dict[str, Any] = {"step": step, "split": "train", "loss": sum(losses) / len(losses)}
+            if task.kind == "text":
+                rec["bpc"] = rec["loss"] / math.log(2) / task.chars_per_token
+            rec.update(lr=lr, time=now - t_start, penalty=float(penalty.detach()))
+            rec[f"{task.unit}_per_s"] = speed
+            runs.append_metrics(run_dir, _round(rec))
+            eta = (tc.steps - step) / max(steps_per_s, 1e-9)
+            runs.write_status(
+                run_dir, step=step, elapsed_s=round(now - t_start, 2), steps_per_s=round(steps_per_s, 3),
+                eta_s=round(eta, 1), loss=round(rec["loss"], 5),
+            )  # fmt: skip
+            bar.set_postfix(loss=f"{rec['loss']:.4f}", refresh=False)
+            if bar.disable:
+                log(f"step {step}/{tc.steps}: loss {rec['loss']:.4f}, {speed:,.0f} {task.unit}/s, eta {eta:.0f}s")
+            step_time, units_log, losses = 0.0, 0, []
+
+        # --- 5. evaluate on real held-out data and write samples -------------------------------
+        if tc.eval_every and step % tc.eval_every == 0 and step < tc.steps:
+            evaluate_and_sample(step, now - t_start)
+            accelerator.wait_for_everyone()
+
+        # --- 6. checkpoint ---------------------------------------------------------------------
+        if tc.checkpoint_every and step % tc.checkpoint_every == 0 and step < tc.steps:
+            checkpoint(step, time.perf_counter() - t_start)
+            accelerator.wait_for_everyone()
+
+        # --- 7. cancel: a STOP file (or SIGTERM) -> checkpoint and mark cancelled ----------------
+        if main and (stop_signal["hit"] or runs.stop_requested(run_dir)):
+            accelerator.set_trigger()
+        if accelerator.check_trigger():
+            if not (tc.checkpoint_every and step % tc.checkpoint_every == 0):
+                checkpoint(step, time.perf_counter() - t_start)
+            final_state = "cancelled"
+            break
+    bar.close()
+
+    # --- the end: final evaluation, samples and the save_pretrained model --------------------------
+    t_end = time.perf_counter() - t_start
+    if final_state == "done":
+        evaluate_and_sample(step, t_end)
+        if main:
+            with runs.atomic_dir(run_dir / runs.MODEL_DIR) as tmp:
+                with ema.swapped_into(raw_model) if ema is not None else contextlib.nullcontext():
+                    task.save(raw_model, tmp)
+            checkpoint(step, t_end)  # so that a finished run can be resumed with more steps
+    accelerator.wait_for_everyone()
+    if main:
+        runs.clear_stop(run_dir)
+        runs.write_status(run_dir, state=final_state, step=step, elapsed_s=round(t_end, 2), eta_s=None)
+        log(
+            f"{final_state} at step {step} after {t_end:.1f}s of training"
+            + (
+                ""
+                if final_state == "done"
+                else f"; resume with: python -m genaug_core train --run-dir {run_dir} --resume"
+            )
+        )
+    accelerator.end_training()
+    return final_state
+
+
+def _round(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def _truncate_history(run_dir: Path, step: int) -> None:
+    """On resume, drop metrics and samples written after the checkpoint (they will be produced again)."""
+    kept = [r for r in runs.read_metrics(run_dir) if int(r.get("step", 0)) <= step]
+    tmp = run_dir / f"{runs.TMP_PREFIX}{runs.METRICS_FILE}"
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    os.replace(tmp, run_dir / runs.METRICS_FILE)
+    for s, path in runs.list_samples(run_dir):
+        if s > step:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,107 @@
+"""Train: a tiny GPT-2 or a tiny DDPM on the current dataset, in a background process."""
+
+import streamlit as st
+
+from genaug_core import runs
+from genaug_core.errors import GenAugError
+from genaug_core.train import jobs
+from genaug_core.train.setup import run_config_for
+from ui import state
+from ui.data import current_dataset, describe
+from ui.runs import active_record, render_curves, render_latest_samples, render_progress, run_label, runs_table
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Train · GenAug Studio", page_icon=":material/model_training:", layout="wide")
+st.title("Train")
+render_sidebar()
+
+ds = current_dataset()
+spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
+pipeline = st.session_state.get(state.PIPELINE) or {}
+text = ds.kind == "text"
+n_steps = len(pipeline.get("steps", [])) if pipeline.get("kind") == ds.kind else 0
+st.markdown(f"Dataset **{describe(ds)}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "
+            "(set them on the Data and Augment pages)")
+
+with st.form("train.form"):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        st.subheader("Model and schedule")
+        name = st.text_input("Run name (optional)", key="train.name", max_chars=100)
+        presets = ["tiny", "small", "medium"] if text else ["auto", "tiny", "small", "medium"]
+        preset = st.selectbox("Model size", presets, index=1 if text else 0, key="train.preset",
+                              help="GPT-2 'small' is 4 layers of width 128 (~0.8M parameters); "
+                                   "image 'auto' fits the UNet to the image size.")
+        steps = st.number_input("Training steps", 10, 100_000, 1000, step=100, key="train.steps")
+        batch = st.number_input("Batch size (0 = preset default)", 0, 1024, 0, key="train.batch")
+        lr = st.number_input("Learning rate", 1e-5, 1e-1, 1e-3, format="%.5f", key="train.lr")
+    with c2:
+        st.subheader("L1/L2 regularization")
+        penalty = st.radio("Weight penalty", ["none", "l1", "l2"], horizontal=True, key="train.penalty")
+        st.caption("Adds λ·Σ|w| (L1: pushes weights to exactly zero) or λ·Σw² (L2: keeps all weights small) to the loss.")
+        lam = st.number_input("Penalty strength λ", 0.0, 1.0, 1e-5, format="%.6f", key="train.lambda")
+        eps = st.number_input("Input noise radius ε (0 = off)", 0.0, 100.0, 0.0, format="%.3f", key="train.eps")
+        norm = st.radio("Noise ball", ["l2", "l1", "linf"], horizontal=True, key="train.norm")
+        st.caption(("Every training input is moved by random noise of norm at most ε: "
+                    + ("on the token embeddings." if text else "on the pixels, scaled to [-1, 1].")))
+        neftune = st.checkbox("NEFTune scaling (ε is α, radius α/√(L·d))", key="train.neftune", disabled=not text)
+    with c3:
+        st.subheader("Augmentation")
+        p = st.slider("Share of items augmented on the fly", 0.0, 1.0, 0.5 if n_steps else 0.0, 0.05,
+                      key="train.p", disabled=not n_steps)
+        st.caption("Each item drawn for a batch goes through the pipeline with this probability; "
+                   "the validation data is never augmented.")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 1337, key="train.seed")
+    started = st.form_submit_button("Start training", type="primary")
+
+if started:
+    overrides = {
+        "name": name,
+        "model": {"text" if text else "image": {"preset": preset}},
+        "train": {"steps": int(steps), "batch_size": int(batch), "lr": float(lr), "seed": int(seed)},
+        "regularization": {"penalty": penalty, "penalty_lambda": float(lam) if penalty != "none" else 0.0,
+                           "noise_eps": float(eps), "noise_norm": norm, "neftune": bool(neftune and text)},
+        "augment": {"pipeline": pipeline if n_steps else {}, "p": float(p) if n_steps else 0.0},
+    }
+    try:
+        run_dir = jobs.start(run_config_for(spec, ds, overrides))
+    except GenAugError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[state.ACTIVE_RUN] = run_dir.name
+        st.toast(f"Run {run_dir.name} started")
+
+
+@st.fragment(run_every=2)
+def live_panel() -> None:
+    """Re-read the run folders every 2 s (only reads; the training child does the work)."""
+    jobs.tick()
+    records = runs.list_runs()
+    if not records:
+        st.info("No runs yet: choose the settings above and press Start training.")
+        return
+    rec = active_record(records)
+    left, right = st.columns([3, 2])
+    with left:
+        render_progress(rec)
+        b1, b2, _ = st.columns([1, 1, 3])
+        if b1.button("Cancel", key="train.cancel", disabled=rec.state not in ("running", "queued")):
+            jobs.cancel(rec.path)
+            st.toast("Stopping: the run saves a checkpoint first")
+        if b2.button("Resume", key="train.resume", disabled=not (rec.state in ("cancelled", "failed") and rec.checkpoints)):
+            try:
+                jobs.resume(rec.path)
+            except GenAugError as exc:
+                st.error(str(exc))
+        render_curves(rec, key=f"train.curves.{rec.id}")
+    with right:
+        render_latest_samples(rec)
+    st.subheader("All runs")
+    ids = [r.id for r in records]
+    st.session_state["train.pick"] = rec.id  # the widget follows the active run (set before it is drawn)
+    st.selectbox("Active run", ids, key="train.pick", format_func=lambda i: run_label(records[ids.index(i)]),
+                 on_change=lambda: st.session_state.update({state.ACTIVE_RUN: st.session_state["train.pick"]}))
+    st.dataframe(runs_table(records), hide_index=True, width="stretch")
+
+
+live_panel()

@@ -1,0 +1,144 @@
+"""Run folders: atomic status, metrics, listing that never raises, loading checkpoints."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from genaug_core import runs
+from genaug_core.config import RunConfig
+from genaug_core.errors import RunError
+
+
+def _cfg(**train) -> RunConfig:
+    return RunConfig.from_dict({"data": {"source": "names"}, "train": {"steps": 10, **train}})
+
+
+def test_create_run_and_status(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    assert runs.RUN_ID_RE.match(run.name)
+    assert runs.read_config(run) == _cfg()
+    status = runs.read_status(run)
+    assert status["state"] == "queued" and status["total"] == 10
+    runs.write_status(run, state="running", step=3)
+    status = runs.read_status(run)
+    assert (status["state"], status["step"], status["total"]) == ("running", 3, 10)
+    assert not list(run.glob(".tmp-*"))  # the temp file was renamed into place
+    with pytest.raises(ValueError):
+        runs.write_status(run, state="exploded")
+    with pytest.raises(RunError):
+        runs.create_run(_cfg(), run_dir=run)  # never overwrite a run
+
+
+def test_metrics_skip_a_half_written_line(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    runs.append_metrics(run, {"step": 1, "split": "train", "loss": 2.0})
+    runs.append_metrics(run, {"step": 1, "split": "val", "loss": 2.5})
+    with open(run / runs.METRICS_FILE, "a") as fh:
+        fh.write('{"step": 2, "split": "tra')  # a writer killed mid-line
+    assert [r["split"] for r in runs.read_metrics(run)] == ["train", "val"]
+    assert runs.read_metrics(run, split="val")[0]["loss"] == 2.5
+    assert runs.read_metrics(tmp_path / "nowhere") == []
+
+
+def test_run_path_rejects_anything_but_ids(tmp_path):
+    assert runs.run_path("20261118-181847-3fa2c1", tmp_path) == tmp_path / "20261118-181847-3fa2c1"
+    for bad in ("../etc", "x", "20261118-181847-3fa2c1/../../x", ""):
+        with pytest.raises(RunError):
+            runs.run_path(bad, tmp_path)
+
+
+def test_stale_running_run_counts_as_failed(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    import socket
+
+    runs.write_status(run, state="running", pid=proc.pid, host=socket.gethostname())
+    (rec,) = runs.list_runs(tmp_path)
+    assert rec.state == "failed" and "ended" in rec.error
+    runs.write_status(run, pid=os.getpid())
+    assert runs.list_runs(tmp_path)[0].state == "running"
+
+
+def _fake_checkpoint(run, step, weights=b""):
+    ck = runs.checkpoint_dir(run, step)
+    (ck / "model").mkdir(parents=True)
+    (ck / "model" / "config.json").write_text("{}")
+    (ck / "model" / "model.safetensors").write_bytes(weights)
+    (ck / "state.json").write_text(json.dumps({"step": step}))
+    return ck
+
+
+def test_list_runs_survives_corrupt_folders(tmp_path):
+    good = runs.create_run(_cfg(), root=tmp_path)
+    truncated = runs.create_run(_cfg(), root=tmp_path)
+    (truncated / runs.CONFIG_FILE).write_text('{"data": {"sour')
+    zero_ckpt = runs.create_run(_cfg(), root=tmp_path)
+    _fake_checkpoint(zero_ckpt, 5)  # a zero-byte weights file
+    leftover = runs.create_run(_cfg(), root=tmp_path)
+    runs.write_status(leftover, state="failed", error="boom")
+    (leftover / ".tmp-checkpoint-7").mkdir()
+    bad_status = runs.create_run(_cfg(), root=tmp_path)
+    (bad_status / runs.STATUS_FILE).write_bytes(b"\xff\xfe not json")
+    (tmp_path / "20260101-000000-abcdef").mkdir()  # named like a run, empty
+    (tmp_path / "notes.txt").write_text("not a run")
+    (tmp_path / ".tmp-20260101-000000-abcdef").mkdir()  # a run being created: skipped
+
+    records = {r.id: r for r in runs.list_runs(tmp_path)}
+    assert set(records) == {p.name for p in (good, truncated, zero_ckpt, leftover, bad_status)} | {
+        "20260101-000000-abcdef"
+    }
+    assert records[good.name].broken is None and records[good.name].state == "queued"
+    assert "config" in records[truncated.name].broken and records[truncated.name].state == "broken"
+    assert "empty" in records[zero_ckpt.name].broken and records[zero_ckpt.name].checkpoints == []
+    assert ".tmp-checkpoint-7" in records[leftover.name].broken and records[leftover.name].error == "boom"
+    assert records[bad_status.name].state == "broken"
+    assert records["20260101-000000-abcdef"].broken
+    with pytest.raises(RunError, match="no complete model"):
+        runs.load_run_model(zero_ckpt)
+    assert runs.list_runs(tmp_path / "missing") == []
+
+
+def test_check_safetensors_detects_truncation(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    path = tmp_path / "w.safetensors"
+    save_file({"w": torch.zeros(100)}, str(path))
+    assert runs.check_safetensors(path) is None
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])
+    assert "truncated" in runs.check_safetensors(path)
+    path.write_bytes(data[:4])
+    assert "empty or truncated" in runs.check_safetensors(path)
+
+
+def test_atomic_dir_leaves_nothing_on_error(tmp_path):
+    with pytest.raises(RuntimeError), runs.atomic_dir(tmp_path / "checkpoint-1") as tmp:
+        (tmp / "half").write_text("x")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prune_keeps_newest(tmp_path):
+    for step in (2, 10, 4):
+        runs.checkpoint_dir(tmp_path, step).mkdir()
+    runs.prune_checkpoints(tmp_path, keep=2)
+    assert [s for s, _ in runs.list_checkpoints(tmp_path)] == [4, 10]
+
+
+def test_stop_file(tmp_path):
+    assert not runs.stop_requested(tmp_path)
+    runs.request_stop(tmp_path)
+    assert runs.stop_requested(tmp_path)
+    runs.clear_stop(tmp_path)
+    assert not runs.stop_requested(tmp_path)
+
+
+def test_text_samples_round_trip(tmp_path):
+    runs.write_text_samples(tmp_path / "step-0000001.txt", ["ann", "two\nlines", ""])
+    assert runs.read_text_samples(tmp_path / "step-0000001.txt") == ["ann", "two\nlines", ""]
+    assert runs.list_samples(tmp_path) == []  # not in samples/

@@ -1,0 +1,95 @@
+"""Run panels shared by the Train and Sample pages and the sidebar: they only read run folders."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from genaug_core import runs, viz
+from genaug_core.train import jobs
+from ui import state
+
+STATE_BADGE = {
+    "queued": ":gray[:material/schedule: queued]",
+    "running": ":blue[:material/autorenew: running]",
+    "done": ":green[:material/check_circle: done]",
+    "failed": ":red[:material/error: failed]",
+    "cancelled": ":orange[:material/cancel: cancelled]",
+    "broken": ":red[:material/broken_image: broken]",
+}
+
+
+def run_label(rec: runs.RunRecord) -> str:
+    name = f" · {rec.name}" if rec.name else ""
+    return f"{rec.id}{name} ({rec.dataset or '?'}, {rec.state})"
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run": [r.id for r in records],
+            "name": [r.name for r in records],
+            "dataset": [r.dataset or "" for r in records],
+            "state": [r.state for r in records],
+            "step": [f"{r.step:,}/{r.total:,}" for r in records],
+            "started": [time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "" for r in records],
+            "problem": [r.broken or r.error or "" for r in records],
+        }
+    )
+
+
+def active_record(records: list[runs.RunRecord]) -> runs.RunRecord | None:
+    """The run the user last started or picked (else the newest), from an already-read list."""
+    wanted = st.session_state.get(state.ACTIVE_RUN)
+    by_id = {r.id: r for r in records}
+    return by_id.get(wanted) or (records[0] if records else None)
+
+
+def render_progress(rec: runs.RunRecord) -> None:
+    st.markdown(f"**{rec.name or rec.id}** — {STATE_BADGE.get(rec.state, rec.state)}")
+    frac = min(1.0, rec.step / rec.total) if rec.total else 0.0
+    eta = f", about {fmt_eta(rec.eta_s)} left" if rec.state == "running" and rec.eta_s is not None else ""
+    st.progress(frac, text=f"step {rec.step:,} of {rec.total:,}{eta}")
+    if rec.state == "queued":
+        pos = jobs.queue_position(rec.path)
+        if pos:
+            st.info(f"Waiting for a free slot: number {pos} in the queue "
+                    f"(at most {jobs.max_concurrent()} runs train at once on this machine).")
+    if rec.state == "failed":
+        st.error(f"The run failed: {rec.error or 'no message'}")
+        with st.expander("End of the run's log"):
+            st.code(runs.read_log_tail(rec.path, 40) or "(empty)")
+    if rec.broken:
+        st.warning(f"This run folder is broken: {rec.broken}")
+
+
+def render_curves(rec: runs.RunRecord, key: str) -> None:
+    records = runs.read_metrics(rec.path)
+    if not records:
+        st.caption("No measurements yet: the first loss appears after a few steps.")
+        return
+    metric = "bpc" if any("bpc" in r for r in records) else "loss"
+    title = "Bits per character (lower is better)" if metric == "bpc" else "Denoising loss (lower is better)"
+    st.plotly_chart(viz.loss_curves({rec.id: records}, metric=metric, title=title), width="stretch", key=key)
+
+
+def render_latest_samples(rec: runs.RunRecord) -> None:
+    samples = runs.list_samples(rec.path)
+    if not samples:
+        st.caption("Samples appear here at every evaluation.")
+        return
+    step, path = samples[-1]
+    st.caption(f"Samples at step {step:,}")
+    if path.suffix == ".png":
+        st.image(str(path))
+    else:
+        st.code("\n".join(runs.read_text_samples(path)[:20]) or "(empty)", language=None)
