@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "augment": ("genaug_core.commands.augment", "write K augmented copies of a dataset with a saved pipeline"),
     "train": ("genaug_core.commands.train", "train a text or image model into a run folder"),
     "sample": ("genaug_core.commands.sample", "draw samples from a trained run"),
+    "evaluate": ("genaug_core.commands.evaluate", "score a run's samples against held-out real data"),
 }
 
 

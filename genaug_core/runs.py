@@ -13,6 +13,9 @@ A training child writes, and the pages, the CLI and evaluation only read:
     runs/<id>/model/              the final save_pretrained model (safetensors)
     runs/<id>/samples/            step-<step>.txt (one sample a line) or step-<step>.png (a grid)
     runs/<id>/log.txt             the child's output, tracebacks included
+    runs/<id>/evaluation.json     scores of the final model (genaug_core.evaluate; evaluation-<step>.json
+                                  for a checkpoint), beside <stem>-details.json and, for images,
+                                  <stem>-samples.npz: scored samples with their nearest training items
     runs/<id>/STOP                present = please stop (the loop saves and marks the run cancelled)
 
 Writes are atomic: a JSON file is written to a temp file and os.replace'd;
@@ -166,7 +169,8 @@ def create_run(config: RunConfig, root: str | Path | None = None, run_dir: str |
         now = time.time()
         write_json_atomic(
             tmp / STATUS_FILE,
-            {"state": "queued", "step": 0, "total": config.train.steps, "created": now, "updated": now},
+            {"state": "queued", "step": 0, "created": now, "updated": now,
+             "total": config.train.steps * max(1, config.self_train.rounds)},  # self-training: every round's steps
         )
     return run_dir
 

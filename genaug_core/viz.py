@@ -93,3 +93,67 @@ def loss_curves(series: dict[str, list[dict]], metric: str = "loss", title: str 
         margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25),
     )
     return fig
+
+
+def metric_bars(values: dict[str, float], title: str, higher_is_better: bool | None = None) -> go.Figure:
+    """One bar per run for one metric (run label -> value); the best run's bar is highlighted."""
+    import plotly.graph_objects as go
+
+    labels = [str(k) for k in values]
+    ys = [float(v) for v in values.values()]
+    colours = ["#4c78a8"] * len(ys)
+    if ys and higher_is_better is not None:
+        best = int(np.argmax(ys) if higher_is_better else np.argmin(ys))
+        colours[best] = "#29a36a"
+    hint = "" if higher_is_better is None else (" (higher is better)" if higher_is_better else " (lower is better)")
+    fig = go.Figure(go.Bar(x=labels, y=ys, marker_color=colours, text=[f"{y:.3g}" for y in ys],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(
+        title=title + hint, template=TEMPLATE, height=300, xaxis_type="category",
+        margin=dict(l=40, r=10, t=50, b=40),
+    )
+    return fig
+
+
+# metric key -> (axis label, which way is better), for the self-training collapse curves
+ROUND_METRICS = {
+    "val_bpc": ("held-out bits per character", "lower is better"),
+    "val_loss": ("held-out loss", "lower is better"),
+    "fd": ("Fréchet distance to real data", "lower is better"),
+    "kid": ("KID to real data", "lower is better"),
+    "distinct_2": ("distinct-2", "higher = more diverse"),
+    "distinct_3": ("distinct-3", "higher = more diverse"),
+    "distinct_4": ("distinct-4", "higher = more diverse"),
+    "unique_share": ("unique share of samples", "higher = more diverse"),
+    "recall": ("recall (diversity)", "higher = more diverse"),
+    "coverage": ("coverage", "higher = more diverse"),
+    "precision": ("precision (fidelity)", "higher is better"),
+    "kept": ("samples kept by the filters", ""),
+}
+
+
+def collapse_curves(series: dict[str, list[dict]], metrics: tuple[str, ...] = ("val_bpc", "distinct_4")) -> go.Figure:
+    """Self-training: one panel per metric against round, one line per run (e.g. replace vs accumulate).
+
+    series: label -> the run's per-round records ({"round": k, metric: value, ...}).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    titles = [f"{ROUND_METRICS.get(m, (m, ''))[0]} ({ROUND_METRICS.get(m, ('', ''))[1]})".replace(" ()", "")
+              for m in metrics]
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=titles, horizontal_spacing=0.1)
+    palette = ["#e4572e", "#3b6fb6", "#29a36a", "#8e6fbf", "#f0a202", "#17becf", "#7f7f7f", "#bcbd22"]
+    for i, (label, records) in enumerate(series.items()):
+        for col, metric in enumerate(metrics, start=1):
+            pts = sorted((r["round"], r[metric]) for r in records if isinstance(r.get(metric), (int, float)))
+            if not pts:
+                continue
+            rounds, values = zip(*pts, strict=True)
+            fig.add_trace(go.Scatter(x=rounds, y=values, name=label, mode="lines+markers", legendgroup=label,
+                                     showlegend=col == 1, line=dict(color=palette[i % len(palette)], width=3)),
+                          row=1, col=col)
+    fig.update_xaxes(title_text="round", dtick=1)
+    fig.update_layout(template=TEMPLATE, height=360, margin=dict(l=40, r=10, t=50, b=40),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig

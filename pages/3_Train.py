@@ -42,8 +42,8 @@ with st.form("train.form"):
         lam = st.number_input("Penalty strength λ", 0.0, 1.0, 1e-5, format="%.6f", key="train.lambda")
         eps = st.number_input("Input noise radius ε (0 = off)", 0.0, 100.0, 0.0, format="%.3f", key="train.eps")
         norm = st.radio("Noise ball", ["l2", "l1", "linf"], horizontal=True, key="train.norm")
-        st.caption(("Every training input is moved by random noise of norm at most ε: "
-                    + ("on the token embeddings." if text else "on the pixels, scaled to [-1, 1].")))
+        st.caption("Every training input is moved by random noise of norm at most ε: "
+                    + ("on the token embeddings." if text else "on the pixels, scaled to [-1, 1]."))
         neftune = st.checkbox("NEFTune scaling (ε is α, radius α/√(L·d))", key="train.neftune", disabled=not text)
     with c3:
         st.subheader("Augmentation")

@@ -55,9 +55,11 @@ with st.form("sample.form"):
         sampler = cols[3].selectbox("Sampler", ["ddim", "dpm"], key="sample.sampler",
                                     format_func={"ddim": "DDIM", "dpm": "DPM-Solver++"}.get)
         names = list(model.meta.get("class_names") or [])
-        cls = st.selectbox("Class", ["no class (unconditional)", *names], key="sample.class") if names else None
-        options = dict(steps=int(steps), sampler=sampler,
-                       class_ids=names.index(cls) if cls and cls in names else None)
+        every, uncond = "every class in turn", "no class (unconditional)"
+        cls = st.selectbox("Class", [every, uncond, *names], key="sample.class") if names else uncond
+        class_ids = {every: [i % len(names) for i in range(int(n))] if names else None, uncond: None}.get(
+            cls, names.index(cls) if cls in names else None)
+        options = dict(steps=int(steps), sampler=sampler, class_ids=class_ids)
     go = st.form_submit_button("Sample", type="primary", key="sample.go")
 
 if go:
@@ -69,12 +71,18 @@ result = st.session_state.get(result_key)
 if result is None:
     st.caption("Press Sample to draw from the model.")
 elif model.kind == "text":
-    seen = training_set(str(rec.path))
-    new = [normalise(s) not in seen for s in result]
-    st.markdown(f"**{sum(new)} of {len(result)} samples are new** ({sum(new) / len(result):.0%}); "
-                "the rest copy an item of the training set.")
-    st.dataframe(pd.DataFrame({"sample": result, "": ["new" if x else "in training set" for x in new]}),
-                 hide_index=True, width="stretch")
+    try:
+        seen = training_set(str(rec.path))
+    except GenAugError as exc:
+        st.warning(f"The training set of this run cannot be read, so samples are not compared with it: {exc}")
+        seen = None
+    table = pd.DataFrame({"sample": result})
+    if seen is not None:
+        new = [normalise(s) not in seen for s in result]
+        st.markdown(f"**{sum(new)} of {len(result)} samples are new** ({sum(new) / len(result):.0%}); "
+                    "the rest copy an item of the training set.")
+        table[""] = ["new" if x else "in training set" for x in new]
+    st.dataframe(table, hide_index=True, width="stretch")
     st.download_button("Download samples (.txt)", "\n".join(result) + "\n", file_name=f"{rec.id}-samples.txt",
                        key="sample.download", on_click="ignore")
 else:

@@ -141,7 +141,7 @@ def test_train_and_sample_journey(server, page):
     page.get_by_role("option", name="names").first.click()
     page.get_by_text("5,163 texts").first.wait_for(timeout=60_000)
     # switch pages through the sidebar so the session (and its dataset) is kept
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Train", exact=True).click()
     page.get_by_text("Model and schedule").wait_for(timeout=60_000)
     page.get_by_text("names-first").first.wait_for()
     page.get_by_test_id("stSelectbox").filter(has_text="Model size").locator("input").click()

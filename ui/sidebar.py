@@ -27,6 +27,8 @@ PAGES = [
     ("pages/2_Augment.py", "Augment", ":material/auto_fix_high:"),
     ("pages/3_Train.py", "Train", ":material/model_training:"),
     ("pages/4_Sample.py", "Sample", ":material/auto_awesome:"),
+    ("pages/5_Compare.py", "Compare", ":material/compare_arrows:"),
+    ("pages/6_Self-training.py", "Self-training", ":material/autorenew:"),
 ]
 
 

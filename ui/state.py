@@ -9,3 +9,4 @@ DATASET_LABEL = "genaug.dataset_label"  # one line describing it: "digits (1,797
 DATASET_SPEC = "genaug.dataset_spec"  # how it was loaded: {"source": ..., "params": {...}}
 PIPELINE = "genaug.pipeline"  # the current augmentation pipeline as a JSON-ready dict
 ACTIVE_RUN = "genaug.active_run"  # id of the run the user last started or picked
+COMPARE_GROUP = "genaug.compare_group"  # id of the ablation group the user last launched (Compare page)

@@ -3,6 +3,7 @@
     python -m genaug_core train --config configs/names_gpt2.toml         # a new run under ./runs
     python -m genaug_core train --dataset digits --steps 3000            # built-in defaults + overrides
     python -m genaug_core train --run-dir runs/<id>                      # a queued run (the app's job runner)
+    python -m genaug_core train --config configs/selftrain_names_replace.toml  # self-training rounds
     python -m genaug_core train --run-dir runs/<id> --resume [--steps N] # continue from the newest checkpoint
     accelerate launch --cpu --num_processes 2 -m genaug_core train ...   # data-parallel, one run folder
 
@@ -44,6 +45,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     ov.add_argument("--device", choices=["auto", "cpu"])
     ov.add_argument("--eval-every", type=int)
     ov.add_argument("--checkpoint-every", type=int)
+    ov.add_argument("--eval-samples", type=int, help="samples scored into evaluation.json at the end (0 = off)")
     ov.add_argument("--penalty", choices=["none", "l1", "l2"], help="L1/L2 penalty on the weights")
     ov.add_argument("--penalty-lambda", type=float)
     ov.add_argument("--noise-eps", type=float, help="radius of the input noise ball")
@@ -52,7 +54,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 # overrides allowed on --resume: they do not change the model or the data
-_RESUMABLE = {"steps", "threads", "device", "eval_every", "checkpoint_every"}
+_RESUMABLE = {"steps", "threads", "device", "eval_every", "checkpoint_every", "eval_samples"}
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -60,7 +62,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     train = {
         k: getattr(args, k)
-        for k in ("steps", "batch_size", "lr", "seed", "threads", "device", "eval_every", "checkpoint_every")
+        for k in ("steps", "batch_size", "lr", "seed", "threads", "device", "eval_every", "checkpoint_every",
+                  "eval_samples")
         if getattr(args, k) is not None
     }
     if train:
@@ -149,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
 
     # validate everything before any folder is made, in every process
     cfg, run_dir, resume = _prepare_run(args)
+    if cfg.self_train.rounds > 0:  # self-training: the rounds run as one run, round-<k>/ folders inside
+        from genaug_core.train.selftrain import self_train as train
     state = PartialState(cpu=cfg.train.device == "cpu")
     if state.is_main_process:
         if resume:
@@ -171,6 +176,11 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug or a resource problem: one line here, the traceback in log.txt
         print(f"error: {type(exc).__name__}: {exc} (traceback in {run_dir / runs.LOG_FILE})", file=sys.stderr)
         return 1
+    if state.is_main_process and final == "done" and cfg.train.eval_samples and not cfg.self_train.rounds:
+        # score it (never fails the run); self-training scores every round itself
+        from genaug_core.evaluate import evaluate_after_training
+
+        evaluate_after_training(run_dir, cfg.train.eval_samples)
     if state.is_main_process:
         print(f"{final}: {run_dir}", flush=True)
     return 0 if final in ("done", "cancelled") else 1

@@ -27,10 +27,12 @@ __all__ = [
 def load_dataset(cfg: DataConfig) -> Dataset:
     """Load the dataset a DataConfig names, with its train/validation split settings."""
     if cfg.source in BUILTINS:
-        return load_builtin(cfg.source, val_fraction=cfg.val_fraction, split_seed=cfg.seed, **cfg.params)
-    from genaug_core.data.uploads import load_paths
+        ds = load_builtin(cfg.source, val_fraction=cfg.val_fraction, split_seed=cfg.seed, **cfg.params)
+    else:
+        from genaug_core.data.uploads import load_paths
 
-    paths = [p for p in cfg.source.split("::") if p]  # several image files: "a.png::b.png"
-    ds = load_paths(paths, text_column=cfg.text_column, label_column=cfg.label_column)
-    ds.val_fraction, ds.seed = cfg.val_fraction, cfg.seed
+        paths = [p for p in cfg.source.split("::") if p]  # several image files: "a.png::b.png"
+        ds = load_paths(paths, text_column=cfg.text_column, label_column=cfg.label_column)
+        ds.val_fraction, ds.seed = cfg.val_fraction, cfg.seed
+    ds.max_train = cfg.max_train_items  # the split's training part is cut to this (validation stays whole)
     return ds

@@ -75,6 +75,7 @@ class _Base:
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # loader facts the checks report
     val_fraction: float = 0.1
     seed: int = 0
+    max_train: int = 0  # keep at most this many training items, a seeded subset (0 = all); validation stays whole
 
     def _check_labels(self, n: int) -> None:
         if self.labels is None:
@@ -89,7 +90,11 @@ class _Base:
 
     @property
     def split(self) -> Split:
-        return make_split(len(self), self.val_fraction, self.seed, self.labels)
+        split = make_split(len(self), self.val_fraction, self.seed, self.labels)
+        if 0 < self.max_train < len(split.train):  # a reduced training set (DataConfig.max_train_items)
+            keep = np.random.default_rng([self.seed, 1]).choice(split.train, self.max_train, replace=False)
+            split = dataclasses.replace(split, train=np.sort(keep).astype(np.int64))
+        return split
 
     def __len__(self) -> int:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -327,11 +327,17 @@ def score_images(
     feature_config=None,
     cache_dir=None,
     seed: int = 0,
+    feature_images: np.ndarray | None = None,
+    feature_labels: np.ndarray | None = None,
 ) -> ImageScores:
     """All image metrics of `samples` (see evaluate_images for the keys).
 
     max_reference: the k-NN metrics (precision, recall, density, coverage) use at most
     this many reference images (a seeded subset): they need all pairwise distances.
+    feature_images / feature_labels: the real images (and labels) the feature network
+    learns from, default train_images / train_labels. Runs trained on different subsets
+    of one dataset pass the same full training part here, so their FD, KID, precision
+    and recall are measured in one feature space and can be compared.
     """
     from genaug_core.metrics.features import get_feature_extractor
 
@@ -350,7 +356,11 @@ def score_images(
     if val_images is not None and len(val_images) > k:  # fewer held-out images cannot form k-NN balls
         val = _resize_like(_check(val_images, "val_images"), train.shape[1], train.shape[2])
     n_classes = len(class_names) if class_names else None
-    fx = get_feature_extractor(train, train_labels, n_classes, feature_config, cache_dir)
+    if feature_images is None:
+        feature_images, feature_labels = train, train_labels
+    else:
+        feature_images = _resize_like(_check(feature_images, "feature_images"), train.shape[1], train.shape[2])
+    fx = get_feature_extractor(feature_images, feature_labels, n_classes, feature_config, cache_dir)
     rng = np.random.default_rng(seed)
 
     f_s, f_t = fx.features(samples), fx.features(train)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -79,6 +80,8 @@ def _slot_holder(status: dict) -> bool:
     state, _ = runs.effective_state(status)
     if state == "running":
         return True
+    if state == "done" and status.get("evaluating") and status.get("host") == socket.gethostname():
+        return runs.pid_alive(status.get("pid"))  # trained, still scoring its samples on these cores
     pid = status.get("launched_pid")
     return state == "queued" and bool(pid) and runs.pid_alive(pid)
 
@@ -139,7 +142,7 @@ def tick(root: str | Path | None = None) -> list[Path]:
         threads_used = 0
         queued: list[tuple[float, Path, dict]] = []
         for rec in records:
-            if rec.state not in ("running", "queued"):
+            if rec.state not in ("running", "queued", "done"):  # a done run may still be scoring
                 continue
             try:
                 status = runs.read_status(rec.path)

@@ -134,8 +134,16 @@ class RunLog:
             self.file.close()
 
 
-def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool | None = None) -> str:
+def train(
+    cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool | None = None,
+    dataset=None, init_model_dir: str | Path | None = None,
+) -> str:
     """Train `cfg` into the existing run folder `run_dir`; returns "done" or "cancelled".
+
+    Self-training rounds (genaug_core.train.selftrain) pass `dataset`: an already loaded and
+    preprocessed Dataset (real + synthetic items, with a fixed split whose validation part is the
+    real held-out data) used instead of cfg.data; and `init_model_dir`: a saved model/ folder whose
+    weights (and tokenizer) start the run (warm start; a checkpoint being resumed wins).
 
     Any error marks the run failed with its message (the traceback goes to
     log.txt) and is raised again for the caller to report.
@@ -167,7 +175,7 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
     if main and threading.current_thread() is threading.main_thread():
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_signal.update(hit=True))
     try:
-        return _train(cfg, run_dir, resume, progress, accelerator, log, stop_signal)
+        return _train(cfg, run_dir, resume, progress, accelerator, log, stop_signal, dataset, init_model_dir)
     except BaseException as exc:
         if main:
             log.traceback()
@@ -186,7 +194,8 @@ def train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: b
 
 
 def _train(
-    cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: RunLog, stop_signal: dict
+    cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: RunLog, stop_signal: dict,
+    dataset=None, init_model_dir: str | Path | None = None,
 ) -> str:
     import torch
 
@@ -202,10 +211,13 @@ def _train(
     main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
 
     # --- data: load, preprocess, split (the same split in every process) -----------------------
-    ds = load_dataset(cfg.data)
-    ds, notes = preprocess(ds, cfg.preprocess)
-    for note in notes:
-        log(f"preprocess: {note}")
+    if dataset is None:
+        ds = load_dataset(cfg.data)
+        ds, notes = preprocess(ds, cfg.preprocess)
+        for note in notes:
+            log(f"preprocess: {note}")
+    else:  # a self-training round: real + synthetic data, already preprocessed
+        ds = dataset
 
     # --- model: fresh, or the weights of the checkpoint we resume from -------------------------
     ckpt = runs.latest_checkpoint(run_dir) if resume else None
@@ -215,7 +227,8 @@ def _train(
         if ckpt is None:
             log("resume: no complete checkpoint yet, starting from step 0")
     torch.manual_seed(tc.seed)  # the initial weights
-    task = make_task(cfg, ds, accelerator.device, rank, ckpt / runs.MODEL_DIR if ckpt else None)
+    start_from = ckpt / runs.MODEL_DIR if ckpt else (Path(init_model_dir) if init_model_dir else None)
+    task = make_task(cfg, ds, accelerator.device, rank, start_from)
     model = task.model
     tc = tc.resolved(task.kind)  # "auto" learning rate and batch size for this kind of model
 

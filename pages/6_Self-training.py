@@ -1,0 +1,163 @@
+"""Self-training: train, sample, filter, train again on the result; watch for model collapse."""
+
+import pandas as pd
+import streamlit as st
+
+from genaug_core import runs, viz
+from genaug_core.errors import GenAugError
+from genaug_core.train import jobs
+from genaug_core.train import selftrain as stm
+from genaug_core.train.loop import is_text_source
+from genaug_core.train.setup import run_config_for
+from ui import state
+from ui.data import current_dataset, describe
+from ui.runs import render_progress
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Self-training · GenAug Studio", page_icon=":material/autorenew:", layout="wide")
+st.title("Self-training")
+render_sidebar()
+
+st.markdown(
+    "The article's *unsupervised augmentation*: train a model, sample synthetic data from it, train the next "
+    "model on that data, repeat. Every round is scored on the **same held-out real data**. What to expect:\n"
+    "- **replace** (each round trains only on the previous round's samples): *model collapse*. The rare cases "
+    "(the tails) are sampled less and less, so held-out loss or FD **rises** and diversity **falls** round "
+    "after round (Shumailov et al., *Nature* 2024; Alemohammad et al., *Self-Consuming Generative Models Go "
+    "MAD*, ICLR 2024).\n"
+    "- **accumulate** (keep the real data and every round's samples): the curves stay near round 1, because "
+    "the real data never leaves the training set (Gerstgrasser et al., *Is Model Collapse Inevitable?*, 2024).\n"
+    "- **mix** (real data plus a fixed share of the latest samples) lies in between.\n"
+    "- a **low sampling temperature** makes samples safer but less varied, so diversity falls faster.\n\n"
+    "Samples are filtered before reuse (duplicates, copies of training items, invalid items, an optional quality "
+    "threshold); each round reports what every filter dropped. At this small scale the clearest signal is the "
+    "held-out loss: the duplicate and copy filters remove repeated samples before reuse, which hides part of the "
+    "diversity loss (turn them off, or lower the temperature, to see distinct-n fall)."
+)
+
+# --- presets: each launches two runs in the background -----------------------------------------
+st.subheader("Presets")
+cols = st.columns(len(stm.PRESETS))
+for col, (key, (title, _files, expect)) in zip(cols, stm.PRESETS.items(), strict=True):
+    with col:
+        st.markdown(f"**{title}**")
+        st.caption(f"5 rounds each. Expect: {expect}.")
+        if st.button("Run preset", key=f"selftrain.preset.{key}"):
+            group = f"selftrain-{key}-{runs.new_run_id()}"
+            try:
+                dirs = [jobs.start(cfg) for cfg in stm.preset_configs(key, group)]
+            except GenAugError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["selftrain.group"] = group
+                st.session_state[state.ACTIVE_RUN] = dirs[0].name
+                st.toast(f"Started {len(dirs)} runs: {', '.join(d.name for d in dirs)}")
+
+# --- custom rounds on the current dataset -----------------------------------------------------
+ds = current_dataset()
+spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
+text = ds.kind == "text"
+with st.expander(f"Your own rounds on **{describe(ds)}**"), st.form("selftrain.form"):
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        rounds = st.slider("Rounds", 1, 10, 5, key="selftrain.rounds")
+        mode = st.radio("Mode", ["replace", "mix", "accumulate"], horizontal=True, key="selftrain.mode",
+                        help="replace: synthetic data only; mix: real + a fixed share; accumulate: real + all rounds")
+        mix_ratio = st.slider("Synthetic share (mix)", 0.05, 0.95, 0.5, 0.05, key="selftrain.mix")
+        warm = st.checkbox("Warm start (round k starts from round k-1's weights)", key="selftrain.warm")
+    with c2:
+        steps = st.number_input("Training steps per round", 10, 100_000, 400, step=50, key="selftrain.steps")
+        n = st.number_input("Synthetic samples per round", 16, 100_000, 1000, step=100, key="selftrain.n")
+        if text:
+            temp = st.slider("Sampling temperature", 0.1, 2.0, 1.0, 0.05, key="selftrain.temp",
+                             help="Below 1: likelier, less varied samples (faster loss of diversity).")
+        else:
+            sample_steps = st.number_input("Sampler steps (0 = the model's default)", 0, 1000, 20,
+                                           key="selftrain.sample_steps", help="Fewer steps: faster, rougher samples.")
+    with c3:
+        st.caption("Filters before reuse")
+        dups = st.checkbox("Drop exact duplicates", True, key="selftrain.dups")
+        copies = st.checkbox("Drop copies of training items", True, key="selftrain.copies")
+        if text:
+            min_len = st.number_input("Minimum length (characters)", 1, 10_000, 2, key="selftrain.minlen")
+            max_len = st.number_input("Maximum length (0 = longest real item)", 0, 100_000, 0, key="selftrain.maxlen")
+        else:
+            min_conf = st.slider("Minimum classifier confidence (labelled data)", 0.0, 1.0, 0.1, 0.05,
+                                 key="selftrain.minconf")
+        quality = st.slider("Quality threshold (0 = off)", 0.0, 1.0, 0.0, 0.01, key="selftrain.quality",
+                            help="Text: geometric-mean probability per character under a bigram model of the real "
+                                 "data. Images: the real-data classifier's confidence.")
+    started = st.form_submit_button("Start self-training", type="primary")
+if started:
+    self_train = {"rounds": int(rounds), "mode": mode, "mix_ratio": float(mix_ratio), "warm_start": bool(warm),
+                  "synthetic_per_round": int(n), "drop_duplicates": dups, "drop_copies": copies,
+                  "quality_threshold": float(quality)}
+    self_train |= ({"temperature": float(temp), "min_length": int(min_len), "max_length": int(max_len)} if text
+                   else {"sample_steps": int(sample_steps), "min_confidence": float(min_conf)})
+    overrides = {"name": f"{ds.name} · self-training · {mode}", "self_train": self_train,
+                 "train": {"steps": int(steps), "eval_every": 0, "num_samples": 0, "checkpoint_every": 0}}
+    try:
+        run_dir = jobs.start(run_config_for(spec, ds, overrides))
+    except GenAugError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[state.ACTIVE_RUN] = run_dir.name
+        st.toast(f"Run {run_dir.name} started")
+
+
+@st.fragment(run_every=3)
+def live_panel() -> None:
+    """Re-read the self-training run folders every 3 s (the training children do the work)."""
+    jobs.tick()
+    records = [r for r in runs.list_runs() if r.state != "broken" and stm.is_self_training(r.path)]
+    if not records:
+        st.info("No self-training runs yet: press a preset above, or start your own rounds.")
+        return
+    by_id = {r.id: r for r in records}
+    group = st.session_state.get("selftrain.group")
+    default = [r.id for r in records if group and runs.read_config(r.path).group == group] or [records[0].id]
+    picked = st.multiselect("Runs to compare", list(by_id), default=default, key="selftrain.pick",
+                            format_func=lambda i: f"{by_id[i].name or i} ({by_id[i].state}, {i})")
+    chosen = [by_id[i] for i in picked if i in by_id]
+    if not chosen:
+        return
+    for rec in chosen:
+        if rec.state in ("running", "queued", "failed"):
+            render_progress(rec)
+            if rec.state in ("running", "queued") and st.button("Cancel", key=f"selftrain.cancel.{rec.id}"):
+                jobs.cancel(rec.path)
+                st.toast("Stopping after the current step")
+    kinds = {rec.kind or ("text" if is_text_source(rec.dataset or "") else "image") for rec in chosen}
+    kind = "text" if kinds == {"text"} else "image"
+    loss_metric, diversity_metric = stm.headline_metrics(kind)
+    series = {f"{rec.name or rec.id}": stm.round_records(rec.path) for rec in chosen}
+    st.subheader("Collapse curves")
+    options = list(viz.ROUND_METRICS)
+    c1, c2 = st.columns(2)
+    left = c1.selectbox("Quality metric", options, index=options.index(loss_metric), key="selftrain.metric.q")
+    right = c2.selectbox("Diversity metric", options, index=options.index(diversity_metric), key="selftrain.metric.d")
+    if not any(series.values()):
+        st.caption("The first point appears when round 1 has trained, sampled and been scored.")
+    else:
+        st.plotly_chart(viz.collapse_curves(series, (left, right)), width="stretch", key="selftrain.curves")
+        rows = [{"run": label, **{k: r.get(k) for k in ("round", "train_items", "synthetic_items", left, right,
+                                                        "kept", "sampled")}}
+                for label, recs in series.items() for r in recs]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.subheader("Samples per round")
+    gallery = st.selectbox("Run", [r.id for r in chosen], key="selftrain.gallery",
+                           format_func=lambda i: by_id[i].name or i)
+    samples = runs.list_samples(by_id[gallery].path)
+    if not samples:
+        st.caption("Each round's samples appear here once the round has sampled.")
+        return
+    steps = runs.read_config(by_id[gallery].path).train.steps
+    for tab, (_, path) in zip(st.tabs([f"round {s // steps}" for s, _ in samples]), samples, strict=True):
+        with tab:
+            if path.suffix == ".png":
+                st.image(str(path))
+            else:
+                st.code("\n".join(runs.read_text_samples(path)) or "(empty)", language=None)
+
+
+live_panel()
