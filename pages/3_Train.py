@@ -5,10 +5,17 @@ import streamlit as st
 from genaug_core import runs
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
-from genaug_core.train.setup import run_config_for
 from ui import state
 from ui.data import current_dataset, describe
-from ui.runs import active_record, render_curves, render_latest_samples, render_progress, run_label, runs_table
+from ui.runs import (
+    active_record,
+    render_curves,
+    render_latest_samples,
+    render_progress,
+    run_label,
+    runs_table,
+    start_run,
+)
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Train · GenAug Studio", page_icon=":material/model_training:", layout="wide")
@@ -63,13 +70,7 @@ if started:
                            "noise_eps": float(eps), "noise_norm": norm, "neftune": bool(neftune and text)},
         "augment": {"pipeline": pipeline if n_steps else {}, "p": float(p) if n_steps else 0.0},
     }
-    try:
-        run_dir = jobs.start(run_config_for(spec, ds, overrides))
-    except GenAugError as exc:
-        st.error(str(exc))
-    else:
-        st.session_state[state.ACTIVE_RUN] = run_dir.name
-        st.toast(f"Run {run_dir.name} started")
+    start_run(spec, ds, overrides)
 
 
 @st.fragment(run_every=2)

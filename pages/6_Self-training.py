@@ -8,10 +8,9 @@ from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from genaug_core.train import selftrain as stm
 from genaug_core.train.loop import is_text_source
-from genaug_core.train.setup import run_config_for
 from ui import state
 from ui.data import current_dataset, describe
-from ui.runs import render_progress
+from ui.runs import render_progress, start_run
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Self-training · GenAug Studio", page_icon=":material/autorenew:", layout="wide")
@@ -96,13 +95,7 @@ if started:
                    else {"sample_steps": int(sample_steps), "min_confidence": float(min_conf)})
     overrides = {"name": f"{ds.name} · self-training · {mode}", "self_train": self_train,
                  "train": {"steps": int(steps), "eval_every": 0, "num_samples": 0, "checkpoint_every": 0}}
-    try:
-        run_dir = jobs.start(run_config_for(spec, ds, overrides))
-    except GenAugError as exc:
-        st.error(str(exc))
-    else:
-        st.session_state[state.ACTIVE_RUN] = run_dir.name
-        st.toast(f"Run {run_dir.name} started")
+    start_run(spec, ds, overrides)
 
 
 @st.fragment(run_every=3)

@@ -93,3 +93,17 @@ def render_latest_samples(rec: runs.RunRecord) -> None:
         st.image(str(path))
     else:
         st.code("\n".join(runs.read_text_samples(path)[:20]) or "(empty)", language=None)
+
+
+def start_run(spec: dict, ds, overrides: dict) -> None:
+    """Launch a run for the current dataset with the page's settings; it becomes the active run."""
+    from genaug_core.errors import GenAugError
+    from genaug_core.train.setup import run_config_for
+
+    try:
+        run_dir = jobs.start(run_config_for(spec, ds, overrides))
+    except GenAugError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[state.ACTIVE_RUN] = run_dir.name
+        st.toast(f"Run {run_dir.name} started")
