@@ -25,6 +25,8 @@ See, by doing, how **data augmentation** helps small **generative models**.
    and noise bounded in an L1 / L2 ball ("regularization augmentation").
 3. **Train** and **Sample** — train a tiny GPT-2 or a tiny diffusion model with your augmentation and
    L1/L2 settings, then sample from it and see which samples are new.
+4. **Compare** — put runs side by side, scored on held-out real data: does augmentation help?
+5. **Self-training** — train on the model's own samples, round after round, and watch for model collapse.
 
 Everything runs on this machine; nothing is downloaded.
 """

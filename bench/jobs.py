@@ -53,7 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter runs")
     args = ap.parse_args()
-    steps = 120 if args.quick else 400
+    steps = 300 if args.quick else 1500  # long enough that the two runs overlap for most of their steps
     root = Path(tempfile.mkdtemp(prefix="genaug-bench-jobs-"))
     try:
         # 4. start latency (and 1: one run alone)

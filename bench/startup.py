@@ -29,7 +29,10 @@ PAGE = """
 import sys, time, json
 from streamlit.testing.v1 import AppTest
 t = time.perf_counter()
-at = AppTest.from_file(%r, default_timeout=300).run()
+at = AppTest.from_file(%r, default_timeout=300)
+if %r != "app.py":
+    at.switch_page(%r)
+at.run()
 print(json.dumps({"seconds": time.perf_counter() - t, "exception": bool(at.exception)}))
 """
 
@@ -53,7 +56,7 @@ def main() -> None:
     pages = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
     print(f"{'page':28} {'first run s (fresh process)':>28}")
     for page in pages:
-        times = [run_json(PAGE % str(ROOT / page)) for _ in range(max(1, repeat // 2))]
+        times = [run_json(PAGE % (str(ROOT / "app.py"), page, page)) for _ in range(max(1, repeat // 2))]
         flag = " EXCEPTION" if any(t["exception"] for t in times) else ""
         print(f"{page:28} {statistics.median(t['seconds'] for t in times):>28.3f}{flag}")
 

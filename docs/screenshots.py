@@ -42,7 +42,7 @@ def main() -> None:
                 time.sleep(0.3)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1900})
             page.goto(url + "/Augment")
             page.get_by_text("each row: the original").first.wait_for(timeout=120_000)
             page.wait_for_timeout(2000)
@@ -62,10 +62,11 @@ def main() -> None:
             page.get_by_text("Samples at step").first.wait_for(timeout=300_000)
             page.wait_for_timeout(15_000)  # a few more points on the curves
             page.screenshot(path=str(DOCS / "train-page.png"), full_page=True)
-            page.get_by_text("done").first.wait_for(timeout=600_000)
+            page.get_by_text("step 1,500 of 1,500").first.wait_for(timeout=600_000)
 
             page.get_by_test_id("stSidebar").get_by_role("link", name="Sample", exact=True).click()
-            page.get_by_label("Temperature").wait_for(timeout=60_000)
+            page.get_by_text("How many").first.wait_for(timeout=60_000)
+            page.get_by_test_id("stSlider").filter(has_text="Temperature").wait_for()
             page.get_by_role("button", name="Sample").click()
             page.get_by_text("samples are new").first.wait_for(timeout=120_000)
             page.wait_for_timeout(1000)
