@@ -220,14 +220,9 @@ class _TorchmetricsFeature(nn.Module):
 
 
 def _check_images(images: np.ndarray, name: str) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise DataError(f"{name} must have shape (N, H, W, 1 or 3), got {images.shape}")
-    if images.dtype != np.uint8:
-        raise DataError(f"{name} must be uint8 (0..255), got {images.dtype}")
-    return images
+    from genaug_core.metrics.image import check_images
+
+    return check_images(images, name, allow_empty=True)
 
 
 def _key(images: np.ndarray, labels: np.ndarray | None, n_classes: int, config: FeatureConfig) -> str:

@@ -275,7 +275,8 @@ def class_distribution(probs: np.ndarray, real_labels: np.ndarray, class_names: 
 # ---------------------------------------------------------------- everything at once
 
 
-def _check(images, name: str) -> np.ndarray:
+def check_images(images, name: str, allow_empty: bool = False) -> np.ndarray:
+    """`images` as uint8 (N, H, W, C) with C in {1, 3} ((N, H, W) gets C = 1); DataError naming `name` otherwise."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -283,7 +284,7 @@ def _check(images, name: str) -> np.ndarray:
         raise DataError(f"{name} must have shape (N, H, W, 1 or 3), got {images.shape}")
     if images.dtype != np.uint8:
         raise DataError(f"{name} must be uint8 (0..255), got {images.dtype}")
-    if len(images) == 0:
+    if len(images) == 0 and not allow_empty:
         raise DataError(f"{name} is empty")
     return images
 
@@ -345,8 +346,8 @@ def score_images(
         raise ConfigError(f"k must be >= 1, got {k}")
     if max_reference <= k:
         raise ConfigError(f"max_reference must be > k = {k}, got {max_reference}")
-    train = _check(train_images, "train_images")
-    samples = _check(samples, "samples")
+    train = check_images(train_images, "train_images")
+    samples = check_images(samples, "samples")
     if len(samples) <= k:
         raise DataError(f"scoring needs more than k = {k} samples, got {len(samples)}")
     if samples.shape[-1] != train.shape[-1]:
@@ -354,12 +355,12 @@ def score_images(
     samples = _resize_like(samples, train.shape[1], train.shape[2])
     val = None
     if val_images is not None and len(val_images) > k:  # fewer held-out images cannot form k-NN balls
-        val = _resize_like(_check(val_images, "val_images"), train.shape[1], train.shape[2])
+        val = _resize_like(check_images(val_images, "val_images"), train.shape[1], train.shape[2])
     n_classes = len(class_names) if class_names else None
     if feature_images is None:
         feature_images, feature_labels = train, train_labels
     else:
-        feature_images = _resize_like(_check(feature_images, "feature_images"), train.shape[1], train.shape[2])
+        feature_images = _resize_like(check_images(feature_images, "feature_images"), train.shape[1], train.shape[2])
     fx = get_feature_extractor(feature_images, feature_labels, n_classes, feature_config, cache_dir)
     rng = np.random.default_rng(seed)
 
