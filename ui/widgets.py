@@ -104,10 +104,10 @@ def pipeline_editor(pipe: Pipeline, channels: int | None = None) -> Pipeline:
     for i, params, p in steps:  # widget values -> pipeline (checked again by Step)
         pipe = pipe.replace_step(i, params=params, p=p)
     choices = list_augmenters(pipe.kind)
-    c1, c2, c3 = st.columns([4, 1, 1])
     labels = {a.name: _picker_label(a) for a in choices}
-    c1.selectbox("Add a step", list(labels), key="augment.add_choice", format_func=labels.__getitem__)
-    c2.button("Add step", key="augment.add", on_click=_edit, args=("add",), width="stretch")
+    st.selectbox("Add a step", list(labels), key="augment.add_choice", format_func=labels.__getitem__)
+    c2, c3 = st.columns(2)
+    c2.button("Add step", key="augment.add", icon=":material/add:", on_click=_edit, args=("add",), width="stretch")
     c3.button("Clear all", key="augment.clear", on_click=_edit, args=("clear",), disabled=not pipe.steps,
               width="stretch")
     return pipe
@@ -120,7 +120,7 @@ def _reroll() -> None:
 
 def seed_widget(pipe: Pipeline) -> Pipeline:
     """The pipeline's seed, with a button that draws a new one."""
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     edits = st.session_state.setdefault(EDITS, 0)
     seed = c1.number_input("Seed", 0, MAX_SEED, pipe.seed, key=f"augment.seed.e{edits}",
                            help="the same seed draws the same variants; training uses it too")
