@@ -20,6 +20,35 @@ def _runs_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GENAUG_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_training():
+    """A test that launched training children (a page button, the job runner) leaves none running.
+
+    Leftover children would slow every later test down on a 2-core machine.
+    SIGTERM is the loop's cancel signal; what ignores it for 10 s is killed.
+    """
+    yield
+    import psutil
+
+    children = [
+        c for c in psutil.Process().children(recursive=True)
+        if _is_training_child(c)
+    ]
+    for c in children:
+        c.terminate()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for c in alive:
+        c.kill()
+
+
+def _is_training_child(proc) -> bool:
+    try:
+        cmd = proc.cmdline()
+    except Exception:  # noqa: BLE001 - it ended meanwhile, or is not ours to read
+        return False
+    return "genaug_core" in cmd and "train" in cmd
+
+
 @pytest.fixture
 def tiny_images():
     """12 seeded 8x8 grayscale images in 3 classes."""
