@@ -10,7 +10,7 @@ from genaug_core.data.checks import run_checks
 from genaug_core.data.export import IMAGE_FORMATS, TEXT_FORMATS
 from genaug_core.data.preprocess import preprocess
 from genaug_core.errors import GenAugError
-from ui.data import cached_builtin, cached_upload, param_widgets, set_current
+from ui.data import cached_builtin, cached_upload, param_widgets, prepared, set_current
 from ui.report import render_preview, render_report
 from ui.sidebar import render_sidebar
 
@@ -53,7 +53,8 @@ try:
             raw = cached_upload(tuple(f.file_id for f in files), [(f.name, f.getvalue()) for f in files],
                                 text_col, label_col, has_header)
             raw.val_fraction, raw.seed = val_fraction, int(split_seed)
-            spec = {"source": "upload", "files": [f.name for f in files]}
+            spec = {"source": "upload", "files": [f.name for f in files], "file_ids": [f.file_id for f in files],
+                    "columns": [text_col, label_col, has_header]}
 
     # --- 2. clean it (the article's preprocessing step) -------------------------
     with st.expander("Preprocessing: fill or drop empty items, cut or pad, resize, normalise"):
@@ -76,10 +77,10 @@ try:
                 feature_norm=c3.radio("Equalise each image's norm", ["none", "l1", "l2"], key="pre.norm",
                                       help="Rescale every image to the dataset's mean L1 or L2 norm."),
             )
-        ds, notes = preprocess(raw, pre)
+        spec = {**spec, "val_fraction": val_fraction, "seed": int(split_seed), "preprocess": pre.to_dict()}
+        ds, notes, report = prepared(raw, spec, lambda d: preprocess(d, pre), run_checks)
         st.caption("; ".join(notes) if notes else "No changes.")
-    set_current(ds, {**spec, "val_fraction": val_fraction, "seed": int(split_seed), "preprocess": pre.to_dict()})
-    report = run_checks(ds)
+    set_current(ds, spec)
 except GenAugError as exc:
     render_sidebar()
     st.error(str(exc))

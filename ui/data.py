@@ -73,3 +73,23 @@ def param_widgets(params, key_prefix: str, disabled: bool = False) -> dict:
         else:
             values[p.name] = st.text_input(label, str(p.default), help=p.help, key=key, disabled=disabled)
     return values
+
+
+PREPARED = "genaug.data.prepared"  # (spec fingerprint, cleaned dataset, notes, report) of the last Data page run
+
+
+def prepared(raw: Dataset, spec: dict, clean, check):
+    """(cleaned dataset, notes, report), recomputed only when `spec` changes.
+
+    Preprocessing and the sanity report take up to ~1 s on large datasets;
+    without this every click on the Data page (a preview page, a download
+    format) would pay it again. `spec` must name everything that shapes the
+    data: source, parameters or file ids, split and preprocessing.
+    """
+    key = json.dumps(spec, sort_keys=True, default=str)
+    hit = st.session_state.get(PREPARED)
+    if hit is None or hit[0] != key:
+        ds, notes = clean(raw)
+        hit = (key, ds, notes, check(ds))
+        st.session_state[PREPARED] = hit
+    return hit[1], hit[2], hit[3]
