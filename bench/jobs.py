@@ -3,7 +3,8 @@
     python bench/jobs.py [--quick]
 
 1. Two runs started together: each keeps >= 40% of the speed of one run alone
-   (steps/s from status.json; each child gets the threads the others leave).
+   (tokens/s from metrics.jsonl; each child uses the cores the rest of the
+   machine leaves free, re-measured every 2 s: train/cores.py).
 2. Sampling in the app process while a run trains: under 2x its idle time.
 3. The Train page's polling work with 100 runs in the folder: under 50 ms.
 4. jobs.start() returns to the page in under 1 s.
@@ -12,6 +13,7 @@ Run it on a quiet machine: other processes distort every number here.
 """
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -22,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import genaug_core  # noqa: E402,F401  (OMP_WAIT_POLICY=PASSIVE before torch)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # this process plays the app, which sets it (genaug_core)
+import genaug_core  # noqa: E402,F401
 from genaug_core import runs, viz  # noqa: E402
 from genaug_core.config import RunConfig  # noqa: E402
 from genaug_core.train import jobs  # noqa: E402
@@ -30,8 +33,9 @@ from genaug_core.train import jobs  # noqa: E402
 
 def config(steps: int) -> RunConfig:
     cfg = RunConfig.load(ROOT / "configs" / "names_gpt2.toml")
-    return cfg.replace(train=cfg.train.replace(steps=steps, eval_every=0, checkpoint_every=0, log_every=10,
-                                               num_samples=0, threads=0))
+    return cfg.replace(
+        train=cfg.train.replace(steps=steps, eval_every=0, checkpoint_every=0, log_every=10, num_samples=0, threads=0)
+    )
 
 
 def wait_done(run_dirs, timeout=1800):

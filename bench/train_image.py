@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # isort: off
-import genaug_core  # noqa: E402,F401  (sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+import genaug_core  # noqa: E402,F401  (offline defaults before torch loads)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 

@@ -137,9 +137,22 @@ def build_text_model(cfg: TextModelConfig, tokenizer: PreTrainedTokenizerFast) -
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        attn_implementation="sdpa",  # torch's fused scaled_dot_product_attention
+        attn_implementation="sdpa",  # torch's fused scaled_dot_product_attention (what a saved model loads with)
     )
     return GPT2LMHeadModel(config)
+
+
+def use_training_attention(model: GPT2LMHeadModel, device: torch.device) -> None:
+    """Pick the attention kernel to train with on `device`: GPT-2's plain ("eager") one on CPU, SDPA elsewhere.
+
+    On CPU, torch's SDPA runs a flash-attention kernel whose backward pass is
+    slow at these sizes (about a quarter of a training step at context 64),
+    while the plain matmul-softmax-matmul is cheap: whole steps ran 1.15-1.8x
+    faster with it at contexts 64-512 (`bench/train_text.py` shows the
+    default's row next to SDPA's). Only the training process changes; the
+    saved config does not record it, so a saved model loads with SDPA.
+    """
+    model.set_attn_implementation("eager" if device.type == "cpu" else "sdpa")
 
 
 def count_params(model: torch.nn.Module) -> int:

@@ -13,10 +13,10 @@ truth: this module writes nothing but status fields and a launch marker
 two app processes see the same runs.
 
 At most `max_concurrent()` runs train at once (GENAUG_MAX_RUNS, default the
-number of cores); more wait in the queue, oldest first. Each child gets the
-torch threads left over by the runs already training (at least 1), and
-OMP_WAIT_POLICY=PASSIVE, since two torch processes with spinning OpenMP
-threads slow each other down 60-70x on small machines.
+number of cores); more wait in the queue, oldest first. A child picks its own
+torch threads, re-measuring every 2 s the cores the rest of the machine
+leaves free (train/cores.py), and runs with OpenMP's default wait policy, not
+the app's PASSIVE one.
 """
 
 from __future__ import annotations
@@ -87,9 +87,10 @@ def _slot_holder(status: dict) -> bool:
 
 
 def _threads_of(run_dir: Path) -> int:
+    """Torch threads a training child uses now (it reports them in status.json), at least 1."""
     try:
-        return max(1, runs.read_config(run_dir).train.threads)
-    except RunError:
+        return max(1, int(runs.read_status(run_dir).get("threads") or runs.read_config(run_dir).train.threads))
+    except (RunError, TypeError, ValueError):
         return 1
 
 
@@ -139,7 +140,6 @@ def tick(root: str | Path | None = None) -> list[Path]:
     with _locked(root_path):
         records = runs.list_runs(root_path)
         busy = 0
-        threads_used = 0
         queued: list[tuple[float, Path, dict]] = []
         for rec in records:
             if rec.state not in ("running", "queued", "done"):  # a done run may still be scoring
@@ -150,7 +150,6 @@ def tick(root: str | Path | None = None) -> list[Path]:
                 continue
             if _slot_holder(status):
                 busy += 1
-                threads_used += _threads_of(rec.path)
             elif rec.state == "queued":
                 pid = status.get("launched_pid")
                 if pid and time.time() - status.get("launched_at", 0) > 1.0:  # launched, then died silently
@@ -165,10 +164,8 @@ def tick(root: str | Path | None = None) -> list[Path]:
         for _, run_dir, status in sorted(queued, key=lambda q: q[0]):
             if busy >= max_concurrent():
                 break
-            threads = max(1, usable_cores() - threads_used)
-            _launch(run_dir, status, threads)
+            _launch(run_dir, status)
             busy += 1
-            threads_used += threads
             launched.append(run_dir)
     return launched
 
@@ -190,27 +187,21 @@ def queue_position(run_dir: str | Path) -> int | None:
     return order.index(run_dir) + 1 if run_dir in order else None
 
 
-def _launch(run_dir: Path, status: dict, threads: int) -> None:
+def _launch(run_dir: Path, status: dict) -> None:
     """Start the training child for one queued run (its own session, output to log.txt)."""
     cmd = [sys.executable, "-m", "genaug_core", "train", "--run-dir", str(run_dir), "--no-progress"]
     if status.get("resume"):
-        cmd += ["--resume", "--threads", str(threads)]
+        cmd += ["--resume"]
         if status.get("resume_steps"):
             cmd += ["--steps", str(int(status["resume_steps"]))]
-    else:  # a fresh queued run reads its threads from its own config
-        cfg = runs.read_config(run_dir)
-        runs.write_json_atomic(
-            run_dir / runs.CONFIG_FILE, cfg.replace(train=cfg.train.replace(threads=threads)).to_dict()
-        )
     package_parent = str(Path(runs.__file__).resolve().parents[1])
     env = {
-        **os.environ,
-        "OMP_WAIT_POLICY": "PASSIVE",
+        **{k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"},  # the app's PASSIVE is for the app
         "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p),
         "PYTHONUNBUFFERED": "1",
     }
     with open(run_dir / runs.LOG_FILE, "ab") as log:
-        log.write(f"\n$ {' '.join(cmd[1:])}  (threads={threads})\n".encode())
+        log.write(f"\n$ {' '.join(cmd[1:])}\n".encode())
         log.flush()
         proc = subprocess.Popen(
             cmd,

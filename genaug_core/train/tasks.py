@@ -58,6 +58,7 @@ class TextTask:
             self.tokenizer = tm.build_tokenizer(cfg.model.text, ds.texts)
             self.model = tm.build_text_model(cfg.model.text, self.tokenizer)
         self.model.to(device)
+        tm.use_training_attention(self.model, device)
         self.block_size = self.model.config.n_positions  # T
         self.batch_size = cfg.train.resolved("text").batch_size  # B (auto: 12, nanoGPT's CPU demo)
         # one item a line (names) -> a newline also ends a sample
