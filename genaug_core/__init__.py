@@ -19,7 +19,7 @@ not set the variable already:
   torch threads that spin at every sync point while another process holds
   the cores slow both down many times over. It must be set before torch loads.
   Everywhere else (a training child, the CLI, a benchmark) OpenMP's default
-  stays: threads that spin a while make a run alone ~1.8x faster here, and a
+  stays: threads that spin a while make a run alone about twice as fast here, and a
   training process shares the cores by itself (train/cores.py).
 """
 

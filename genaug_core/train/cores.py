@@ -2,7 +2,7 @@
 
 torch's OpenMP threads spin for a while at every sync point before they
 sleep. A run alone on the machine gains a lot from that (on the 2-core
-machines the default GPT step runs ~1.8x faster than with sleeping threads,
+machines the default GPT step runs about twice as fast as with sleeping threads,
 OMP_WAIT_POLICY=PASSIVE), but when two processes' threads together
 outnumber the cores, each spins while the thread it waits for is descheduled
 and both crawl. So a training process with `train.threads = 0` (auto)
