@@ -146,11 +146,12 @@ def use_training_attention(model: GPT2LMHeadModel, device: torch.device) -> None
     """Pick the attention kernel to train with on `device`: GPT-2's plain ("eager") one on CPU, SDPA elsewhere.
 
     On CPU, torch's SDPA runs a flash-attention kernel whose backward pass is
-    slow at these sizes (about a quarter of a training step at context 64),
-    while the plain matmul-softmax-matmul is cheap: whole steps ran 1.15-1.8x
-    faster with it at contexts 64-512 (`bench/train_text.py` shows the
-    default's row next to SDPA's). Only the training process changes; the
-    saved config does not record it, so a saved model loads with SDPA.
+    slow at these sizes (about a quarter of a training step at context 64, by
+    torch.profiler), while the plain matmul-softmax-matmul is cheap: the
+    default preset's whole step runs ~1.5x faster with it (`bench/train_text.py`,
+    the default's row next to "ours with SDPA attention"). Only the training
+    process changes; the saved config does not record it, so a saved model
+    loads with SDPA.
     """
     model.set_attn_implementation("eager" if device.type == "cpu" else "sdpa")
 
