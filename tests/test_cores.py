@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -106,3 +107,27 @@ def test_text_training_uses_plain_attention_on_cpu_and_saves_sdpa(tmp_path):
     from transformers import AutoModelForCausalLM
 
     assert AutoModelForCausalLM.from_pretrained(tmp_path).config._attn_implementation == "sdpa"
+
+
+def test_only_the_app_process_sets_the_passive_wait_policy():
+    """PASSIVE where streamlit is loaded (the app), OpenMP's default in a training process or the CLI."""
+    import genaug_core
+
+    code = "import os, {mods}; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    root = str(Path(genaug_core.__file__).parents[1])
+
+    def policy(mods: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code.format(mods=mods)], env=env, cwd=root, capture_output=True)
+        return out.stdout.decode().strip()
+
+    assert policy("genaug_core") == "None"
+    assert policy("streamlit, genaug_core") == "PASSIVE"
+
+
+def test_training_children_do_not_inherit_the_apps_policy(monkeypatch):
+    from genaug_core.train import jobs
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    env = jobs.child_env("/somewhere")
+    assert "OMP_WAIT_POLICY" not in env and env["PYTHONPATH"].split(os.pathsep)[0] == "/somewhere"

@@ -187,6 +187,15 @@ def queue_position(run_dir: str | Path) -> int | None:
     return order.index(run_dir) + 1 if run_dir in order else None
 
 
+def child_env(package_parent: str) -> dict[str, str]:
+    """A training child's environment: the app's, less its OMP_WAIT_POLICY=PASSIVE (the child shares the
+    cores by itself, train/cores.py), with genaug_core importable and unbuffered output for log.txt."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 def _launch(run_dir: Path, status: dict) -> None:
     """Start the training child for one queued run (its own session, output to log.txt)."""
     cmd = [sys.executable, "-m", "genaug_core", "train", "--run-dir", str(run_dir), "--no-progress"]
@@ -195,11 +204,6 @@ def _launch(run_dir: Path, status: dict) -> None:
         if status.get("resume_steps"):
             cmd += ["--steps", str(int(status["resume_steps"]))]
     package_parent = str(Path(runs.__file__).resolve().parents[1])
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"},  # the app's PASSIVE is for the app
-        "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p),
-        "PYTHONUNBUFFERED": "1",
-    }
     with open(run_dir / runs.LOG_FILE, "ab") as log:
         log.write(f"\n$ {' '.join(cmd[1:])}\n".encode())
         log.flush()
@@ -209,7 +213,7 @@ def _launch(run_dir: Path, status: dict) -> None:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=package_parent,
-            env=env,
+            env=child_env(package_parent),
             start_new_session=True,  # survives a browser reload or an app restart
         )
     _children[proc.pid] = proc
