@@ -89,7 +89,7 @@ def live_panel() -> None:
         if b1.button("Cancel", key="train.cancel", disabled=rec.state not in ("running", "queued")):
             jobs.cancel(rec.path)
             st.toast("Stopping: the run saves a checkpoint first")
-        if b2.button("Resume", key="train.resume", disabled=not (rec.state in ("cancelled", "failed") and rec.checkpoints)):
+        if b2.button("Resume", key="train.resume", disabled=not jobs.can_resume(rec)):
             try:
                 jobs.resume(rec.path)
             except GenAugError as exc:

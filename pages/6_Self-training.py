@@ -115,11 +115,17 @@ def live_panel() -> None:
     if not chosen:
         return
     for rec in chosen:
-        if rec.state in ("running", "queued", "failed"):
+        if rec.state in ("running", "queued", "failed", "cancelled"):
             render_progress(rec)
             if rec.state in ("running", "queued") and st.button("Cancel", key=f"selftrain.cancel.{rec.id}"):
                 jobs.cancel(rec.path)
                 st.toast("Stopping after the current step")
+            if jobs.can_resume(rec) and st.button("Resume", key=f"selftrain.resume.{rec.id}"):
+                try:
+                    jobs.resume(rec.path)
+                    st.toast("Queued: finished rounds are kept, the interrupted round continues")
+                except GenAugError as exc:
+                    st.error(str(exc))
     kinds = {rec.kind or ("text" if is_text_source(rec.dataset or "") else "image") for rec in chosen}
     kind = "text" if kinds == {"text"} else "image"
     loss_metric, diversity_metric = stm.headline_metrics(kind)

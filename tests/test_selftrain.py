@@ -1,5 +1,6 @@
 """Self-training rounds: bookkeeping, filters, a 2-round tiny run, cancel between rounds and resume."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from genaug_core import runs
 from genaug_core.config import RunConfig, SelfTrainConfig
 from genaug_core.data import TextDataset
-from genaug_core.errors import ConfigError, DataError
+from genaug_core.errors import ConfigError, DataError, RunError
 from genaug_core.train import selftrain as stm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,3 +237,56 @@ def test_page_shows_collapse_curves_and_presets_launch_runs(tmp_path, monkeypatc
     assert not at.exception, at.exception
     assert [c.self_train.mode for c in started] == ["replace", "accumulate"]
     assert len({c.group for c in started}) == 1 and started[0].group.startswith("selftrain-names-")
+
+
+def test_page_resumes_a_cancelled_self_training_run(monkeypatch):
+    """Cancel after round 1, then Resume on the page: a real child finishes round 2, round 1 is kept."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    import genaug_core.evaluate as ev
+    from genaug_core.train import jobs
+
+    cfg = tiny_cfg()
+    run_dir = runs.create_run(cfg, root=runs.runs_root())
+    original = ev.score_samples
+
+    def score_then_stop(*args, **kwargs):
+        runs.request_stop(run_dir)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ev, "score_samples", score_then_stop)
+    assert stm.self_train(cfg, run_dir, progress=False) == "cancelled"
+    monkeypatch.setattr(ev, "score_samples", original)
+    assert runs.latest_checkpoint(run_dir) is None and jobs.can_resume(runs.inspect_run(run_dir))
+    first_round = stm.round_records(run_dir)[0]
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/6_Self-training.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key=f"selftrain.resume.{run_dir.name}").click().run()
+    assert not at.exception, at.exception
+    deadline = time.time() + 180
+    while runs.inspect_run(run_dir).state not in runs.FINISHED and time.time() < deadline:
+        jobs.tick()
+        time.sleep(0.5)
+    assert runs.inspect_run(run_dir).state == "done", runs.read_log_tail(run_dir, 30)
+    rounds = stm.round_records(run_dir)
+    assert [r["round"] for r in rounds] == [1, 2] and rounds[0] == first_round
+
+
+def test_resume_is_offered_only_with_something_to_continue_from(tmp_path):
+    from genaug_core.train import jobs
+
+    plain = runs.create_run(RunConfig.load(ROOT / "configs" / "tiny_text.toml"), run_dir=tmp_path / "plain")
+    runs.write_status(plain, state="cancelled")
+    assert not jobs.can_resume(runs.inspect_run(plain))  # no checkpoint: nothing to continue
+    with pytest.raises(RunError, match="no complete checkpoint"):
+        jobs.resume(plain)
+    rounds = runs.create_run(tiny_cfg(), run_dir=tmp_path / "rounds")
+    runs.write_status(rounds, state="failed")
+    assert jobs.can_resume(runs.inspect_run(rounds))  # self-training: finished rounds are kept, the rest re-run
+    runs.write_status(rounds, state="running", pid=os.getpid())
+    assert not jobs.can_resume(runs.inspect_run(rounds))

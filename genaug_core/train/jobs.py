@@ -4,6 +4,7 @@
     jobs.tick()                    # launch queued runs while slots are free (pages call it as they poll)
     jobs.cancel(run_dir)           # STOP file for a running child; a queued run is simply cancelled
     jobs.resume(run_dir)           # queue a cancelled / failed run to continue from its newest checkpoint
+                                   # (a self-training run: from its finished rounds)
 
 A run is launched as `python -m genaug_core train --run-dir <dir>` in its own
 session (so a browser reload or an app restart does not kill it), with its
@@ -108,11 +109,27 @@ def resume(run_dir: str | Path, steps: int | None = None) -> None:
     state, _ = runs.effective_state(status)
     if state in ("running", "queued"):
         raise RunError(f"run {run_dir.name} is {state}; only a cancelled, failed or done run can be resumed")
-    if runs.latest_checkpoint(run_dir) is None:
+    if not has_resume_point(run_dir):
         raise RunError(f"run {run_dir.name} has no complete checkpoint to resume from; start a new run instead")
     runs.clear_stop(run_dir)
     runs.write_status(run_dir, state="queued", resume=True, resume_steps=steps, launched_pid=None, error=None)
     tick(run_dir.parent)
+
+
+def has_resume_point(run_dir: str | Path) -> bool:
+    """Is there something to continue from? A complete checkpoint, or, for self-training, always: its
+    finished rounds are kept and the interrupted round goes on from its own checkpoint (or starts over)."""
+    if runs.latest_checkpoint(run_dir) is not None:
+        return True
+    try:
+        return runs.read_config(run_dir).self_train.rounds > 0
+    except RunError:
+        return False
+
+
+def can_resume(rec: runs.RunRecord) -> bool:
+    """Should the pages offer Resume for this run (cancelled or failed, with something to continue from)?"""
+    return rec.state in ("cancelled", "failed") and (bool(rec.checkpoints) or has_resume_point(rec.path))
 
 
 def cancel(run_dir: str | Path) -> None:

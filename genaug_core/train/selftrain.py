@@ -30,7 +30,8 @@ One run folder holds everything:
 
 Cancel: a STOP file in the run folder is passed on to the round in training
 (which saves a checkpoint) and checked between the stages of a round.
-Resume (CLI --resume): finished rounds are kept, the interrupted one continues.
+Resume (CLI --resume, or Resume on the Self-training page): finished rounds are kept, the
+interrupted one continues.
 The bookkeeping (`training_sources`) and the filters are pure functions.
 """
 
