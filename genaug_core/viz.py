@@ -17,29 +17,37 @@ if TYPE_CHECKING:
 TEMPLATE = "plotly_white"
 
 
-def image_grid(images: np.ndarray, ncols: int = 8, cell: int = 64, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile (N, H, W, C) uint8 images into one (rows*cell, ncols*cell, 3) image.
+def tile_images(
+    images: np.ndarray, ncols: int, factor: int = 1, pad: int = 2, pad_value: int = 255, outer: bool = True
+) -> np.ndarray:
+    """Tile (N, H, W, C) uint8 images, `ncols` to a row, into one (rows*(H*f+pad), cols*(W*f+pad), C) picture.
 
-    Each image is scaled by an integer factor with nearest-neighbour
-    upsampling (so 8x8 digits stay crisp, never blurred) to fit `cell` pixels.
+    Each image is enlarged `factor` times by repeating pixels (so 8x8 digits
+    stay crisp, never blurred); `pad` pixels of `pad_value` separate them, and
+    surround the whole picture too when `outer`. Channels are kept.
     """
+    n, h, w, c = images.shape
+    rows = max(1, math.ceil(n / ncols))
+    th, tw = h * factor, w * factor
+    edge = pad if outer else 0
+    grid = np.full((rows * (th + pad) - pad + 2 * edge, ncols * (tw + pad) - pad + 2 * edge, c), pad_value, np.uint8)
+    for i, img in enumerate(images):
+        r, col = divmod(i, ncols)
+        y, x = edge + r * (th + pad), edge + col * (tw + pad)
+        grid[y : y + th, x : x + tw] = img.repeat(factor, axis=0).repeat(factor, axis=1)
+    return grid
+
+
+def image_grid(images: np.ndarray, ncols: int = 8, cell: int = 64, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile (N, H, W[, C]) uint8 images into one RGB picture for the pages, each scaled to about `cell` pixels."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
-    n, h, w, c = images.shape if images.size else (0, 1, 1, 3)
-    ncols = max(1, min(ncols, n or 1))
-    rows = max(1, math.ceil(n / ncols))
-    factor = max(1, cell // max(h, w))
-    th, tw = h * factor, w * factor
-    grid = np.full((rows * (th + pad) + pad, ncols * (tw + pad) + pad, 3), pad_value, dtype=np.uint8)
-    for i in range(n):
-        tile = images[i]
-        tile = np.repeat(tile, 3, axis=-1) if c == 1 else tile[..., :3]
-        tile = tile.repeat(factor, axis=0).repeat(factor, axis=1)
-        r, col = divmod(i, ncols)
-        y, x = pad + r * (th + pad), pad + col * (tw + pad)
-        grid[y : y + th, x : x + tw] = tile
-    return grid
+    if not images.size:  # nothing to show: one blank cell
+        images = np.full((1, 1, 1, 3), pad_value, np.uint8)
+    n, h, w, c = images.shape
+    rgb = np.repeat(images, 3, axis=-1) if c == 1 else images[..., :3]
+    return tile_images(rgb, max(1, min(ncols, n)), factor=max(1, cell // max(h, w)), pad=pad, pad_value=pad_value)
 
 
 def histogram(values, title: str, xlabel: str, nbins: int = 40) -> go.Figure:

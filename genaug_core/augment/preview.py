@@ -18,6 +18,7 @@ import numpy as np
 from genaug_core.augment.noise import NORMS
 from genaug_core.augment.pipeline import Pipeline
 from genaug_core.errors import ConfigError
+from genaug_core.viz import tile_images
 
 TILE_TARGET = 64  # pixels per tile side the upscaling aims for
 
@@ -36,13 +37,7 @@ def tile(grid: np.ndarray, factor: int | None = None, gap: int = 2, gap_value: i
         raise ValueError(f"tile needs a uint8 grid (rows, cols, H, W, C); got {grid.shape} {grid.dtype}")
     rows, cols, h, w, ch = grid.shape
     f = factor or upscale_factor(h, w)
-    th, tw = h * f, w * f
-    out = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap, ch), gap_value, dtype=np.uint8)
-    big = grid.repeat(f, axis=2).repeat(f, axis=3)  # nearest neighbour
-    for r in range(rows):
-        for c in range(cols):
-            y, x = r * (th + gap), c * (tw + gap)
-            out[y : y + th, x : x + tw] = big[r, c]
+    out = tile_images(grid.reshape(rows * cols, h, w, ch), cols, f, pad=gap, pad_value=gap_value, outer=False)
     return out[..., 0] if ch == 1 else out
 
 

@@ -256,15 +256,10 @@ def load_image_model(model_dir: str | Path) -> tuple[UNet2DModel, dict[str, Any]
 
 
 def make_grid(images: np.ndarray, ncols: int = 0, pad: int = 1) -> np.ndarray:
-    """Tile uint8 (N, H, W, C) images into one uint8 (rows*(H+pad)+pad, cols*(W+pad)+pad, C) picture."""
-    n, h, w, c = images.shape
-    ncols = ncols or max(1, math.ceil(math.sqrt(n)))
-    nrows = max(1, math.ceil(n / ncols))
-    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 255, dtype=np.uint8)
-    for i, img in enumerate(images):
-        r, col = divmod(i, ncols)
-        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + col * (w + pad) : pad + col * (w + pad) + w] = img
-    return grid
+    """Tile uint8 (N, H, W, C) images, `ncols` to a row (default: a square), into one picture for a PNG."""
+    from genaug_core.viz import tile_images
+
+    return tile_images(images, ncols or max(1, math.ceil(math.sqrt(len(images)))), pad=pad)
 
 
 def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
