@@ -59,8 +59,13 @@ def test_bad_parameters_are_named():
         load_builtin("shapes", size=4)
     with pytest.raises(ConfigError, match="has no parameter 'colour'"):
         load_builtin("shapes", colour="red")
-    with pytest.raises(ConfigError, match="names.which = 'middle'; choose one of first, last"):
+    with pytest.raises(ConfigError, match="names.which = 'middle' is not allowed; choose one of: 'first', 'last'"):
         load_builtin("names", which="middle")
+    with pytest.raises(ConfigError, match="shapes.n must be a whole number, got 2.5"):
+        load_builtin("shapes", n=2.5)
+    with pytest.raises(ConfigError, match="shapes.seed must be a number, got True"):
+        load_builtin("shapes", seed=True)
+    assert load_builtin("shapes", n=8.0, size=8).images.shape[0] == 8  # 8.0 from a TOML float is a whole number
     with pytest.raises(RegistryError, match="unknown built-in dataset 'mnist'; known: digits"):
         load_builtin("mnist")
 

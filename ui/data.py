@@ -53,20 +53,21 @@ def cached_upload(
 
 
 def param_widgets(params, key_prefix: str, disabled: bool = False) -> dict:
-    """One widget per built-in dataset Param (name, type, default, min/max or choices, help)."""
+    """One widget per built-in dataset ParamSpec: typed number boxes (sizes and seeds span too wide a range
+    for the sliders the augmenters get), a select box for choices, a checkbox, a text box."""
     values = {}
     for p in params:
         key = f"{key_prefix}.{p.name}"
         label = p.name.replace("_", " ")
-        if p.choices:
+        if p.type == "choice":
             values[p.name] = st.selectbox(label, p.choices, index=p.choices.index(p.default), help=p.help, key=key, disabled=disabled)
-        elif p.type is bool:
+        elif p.type == "bool":
             values[p.name] = st.checkbox(label, value=p.default, help=p.help, key=key, disabled=disabled)
-        elif p.type is int:
+        elif p.type == "int":
             values[p.name] = int(
                 st.number_input(label, int(p.min), int(p.max), int(p.default), step=1, help=p.help, key=key, disabled=disabled)
             )
-        elif p.type is float:
+        elif p.type == "float":
             values[p.name] = float(
                 st.number_input(label, float(p.min), float(p.max), float(p.default), help=p.help, key=key, disabled=disabled)
             )

@@ -8,8 +8,9 @@
 - prose: English sentences or paragraphs from the Python documentation that
   ships with every CPython (`pydoc_data.topics`), code blocks removed.
 
-Each entry declares its parameters (name, type, default, range, help) so the
-Data page draws widgets for them and the CLI can validate them.
+Each entry declares its parameters as `ParamSpec`s (name, type, default,
+range, help; the same class the augmenters use) so the Data page draws
+widgets for them and the CLI can validate them.
 """
 
 from __future__ import annotations
@@ -24,20 +25,8 @@ import numpy as np
 
 from genaug_core.data.containers import ImageDataset, TextDataset
 from genaug_core.errors import ConfigError
+from genaug_core.params import ParamSpec
 from genaug_core.registry import Registry
-
-
-@dataclasses.dataclass(frozen=True)
-class Param:
-    """One parameter of a built-in dataset (the same shape the augmenters use)."""
-
-    name: str
-    type: type  # int, float, str or bool
-    default: Any
-    help: str
-    min: float | None = None
-    max: float | None = None
-    choices: tuple[Any, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +34,14 @@ class BuiltinDataset:
     name: str
     kind: str  # "text" or "image"
     description: str
-    params: tuple[Param, ...]
+    params: tuple[ParamSpec, ...]
     load: Callable[..., TextDataset | ImageDataset]
 
 
 BUILTINS: Registry[BuiltinDataset] = Registry("built-in dataset")
 
 
-def builtin(name: str, kind: str, description: str, *params: Param):
+def builtin(name: str, kind: str, description: str, *params: ParamSpec):
     def wrap(fn):
         BUILTINS.add(name, BuiltinDataset(name, kind, description, tuple(params), fn))
         return fn
@@ -69,21 +58,7 @@ def validate_params(entry: BuiltinDataset, params: dict[str, Any]) -> dict[str, 
             f"dataset {entry.name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"known: {', '.join(known) or '(none)'}"
         )
-    out = {}
-    for p in entry.params:
-        value = params.get(p.name, p.default)
-        if p.type is int and isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if p.type is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, p.type) or (p.type is int and isinstance(value, bool)):
-            raise ConfigError(f"{entry.name}.{p.name} must be {p.type.__name__}, got {value!r}")
-        if p.choices is not None and value not in p.choices:
-            raise ConfigError(f"{entry.name}.{p.name} = {value!r}; choose one of {', '.join(map(str, p.choices))}")
-        if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
-            raise ConfigError(f"{entry.name}.{p.name} = {value!r} is out of range; allowed: {p.min:g} to {p.max:g}")
-        out[p.name] = value
-    return out
+    return {p.name: p.check(params.get(p.name, p.default), f"{entry.name}.{p.name}") for p in entry.params}
 
 
 def load_builtin(name: str, val_fraction: float = 0.1, split_seed: int = 0, **params: Any) -> TextDataset | ImageDataset:
@@ -120,9 +95,9 @@ SHAPES = ("circle", "square", "triangle", "cross")
     "shapes",
     "image",
     "procedural RGB circles, squares, triangles and crosses on a coloured background, labelled by shape",
-    Param("n", int, 800, "number of images", 8, 20_000),
-    Param("size", int, 32, "height and width in pixels", 8, 128),
-    Param("seed", int, 0, "seed of the generator: the same seed draws the same images", 0, 2**31 - 1),
+    ParamSpec("n", "int", 800, "number of images", 8, 20_000),
+    ParamSpec("size", "int", 32, "height and width in pixels", 8, 128),
+    ParamSpec("seed", "int", 0, "seed of the generator: the same seed draws the same images", 0, 2**31 - 1),
 )
 def shapes(n: int = 800, size: int = 32, seed: int = 0) -> ImageDataset:
     from PIL import Image, ImageDraw
@@ -171,8 +146,8 @@ def shapes(n: int = 800, size: int = 32, seed: int = 0) -> ImageDataset:
     "names",
     "text",
     "first names from the 1990 US census, one per line, lower-case (the names package)",
-    Param("which", str, "first", "first names (~5,000) or last names (~89,000)", choices=("first", "last")),
-    Param("max_items", int, 0, "keep only the most common N names (0 = all)", 0, 100_000),
+    ParamSpec("which", "choice", "first", "first names (~5,000) or last names (~89,000)", choices=("first", "last")),
+    ParamSpec("max_items", "int", 0, "keep only the most common N names (0 = all)", 0, 100_000),
 )
 def names(which: str = "first", max_items: int = 0) -> TextDataset:
     files = ("dist.female.first", "dist.male.first") if which == "first" else ("dist.all.last",)
@@ -214,8 +189,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
     "prose",
     "text",
     "English sentences or paragraphs from the Python documentation (ships with CPython)",
-    Param("unit", str, "sentence", "one sentence or one paragraph per item", choices=("sentence", "paragraph")),
-    Param("max_chars", int, 400, "leave out items longer than this", 40, 5_000),
+    ParamSpec("unit", "choice", "sentence", "one sentence or one paragraph per item", choices=("sentence", "paragraph")),
+    ParamSpec("max_chars", "int", 400, "leave out items longer than this", 40, 5_000),
 )
 def prose(unit: str = "sentence", max_chars: int = 400) -> TextDataset:
     items = _doc_paragraphs()
