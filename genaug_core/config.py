@@ -97,14 +97,19 @@ class Config:
 
     @classmethod
     def load(cls: type[C], path: str | Path) -> C:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: config is not UTF-8 text") from None
-        return cls.from_toml(text, source=str(path))
+        return cls.from_toml(read_settings_file(path, "config"), source=str(path))
+
+
+def read_settings_file(path: str | Path, what: str) -> str:
+    """The text of a user's settings file (a config, a pipeline); an unreadable or non-UTF-8 file raises a
+    ConfigError that names it and says why."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the {what} is not UTF-8 text") from None
 
 
 @functools.cache

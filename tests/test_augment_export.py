@@ -131,7 +131,10 @@ def test_cli_bad_input_exits_2_with_one_error_line(tmp_path, capsys, pipeline_te
 
 def test_cli_missing_pipeline_file_and_bad_suffix(tmp_path, pipeline_files, capsys):
     assert main(["augment", "digits", "--pipeline", str(tmp_path / "none.json"), "--out", "x.zip"]) == 2
-    assert "cannot read the pipeline" in capsys.readouterr().err
+    assert "none.json: cannot read the pipeline (No such file" in capsys.readouterr().err
+    (tmp_path / "latin1.json").write_bytes('{"name": "café"}'.encode("latin-1"))
+    assert main(["augment", "digits", "--pipeline", str(tmp_path / "latin1.json"), "--out", "x.zip"]) == 2
+    assert "latin1.json: the pipeline is not UTF-8 text" in capsys.readouterr().err
     assert main(["augment", "digits", "--pipeline", str(pipeline_files[0]), "--limit", "2",
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "cannot tell the format" in capsys.readouterr().err

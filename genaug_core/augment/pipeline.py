@@ -29,6 +29,7 @@ import functools
 import json
 import random
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -157,6 +158,13 @@ class Pipeline:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{source} is not valid JSON ({exc})") from None
         return cls.from_dict(d)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Pipeline:
+        """A pipeline from a JSON file (the Augment page's download); errors name the file."""
+        from genaug_core.config import read_settings_file
+
+        return cls.from_json(read_settings_file(path, "pipeline"), source=str(path))
 
     # --- editing (each returns a new pipeline) -------------------------------------
 

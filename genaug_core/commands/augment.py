@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
@@ -48,14 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from genaug_core.augment.pipeline import Pipeline
     from genaug_core.errors import ConfigError
 
-    path = Path(args.pipeline)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the pipeline ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the pipeline is not UTF-8 JSON text") from None
-    pipeline = Pipeline.from_json(text, source=str(path))
+    pipeline = Pipeline.load(args.pipeline)
     if args.limit < 0:
         raise ConfigError(f"--limit = {args.limit} must be 0 (all) or more")
     ds = _load(args.inputs, args.column, args.label_column)
