@@ -43,6 +43,24 @@ def test_bad_config_exits_2_with_one_line(tmp_path, capsys, toml, message):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # no run folder made
 
 
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("bad.json", b'{"train": {"steps": ', "bad.json: the config is not valid JSON"),
+        ("bad.json", b'{"train": {"steps": -1}}', "TrainConfig.steps = -1 is out of range"),
+        ("latin1.json", '{"name": "café"}'.encode("latin-1"), "latin1.json: the config is not UTF-8 text"),
+        ("missing.json", None, "missing.json: cannot read the config (No such file"),
+    ],
+)
+def test_bad_json_config_exits_2_with_one_line(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
 def test_usage_errors(tmp_path, capsys):
     assert main(["train"]) == 2
     assert "--config" in capsys.readouterr().err

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genaug_core.config import RunConfig
+from genaug_core.config import RunConfig, read_settings_file
 from genaug_core.errors import ConfigError, GenAugError, RunError
 
 
@@ -91,10 +91,11 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         raise ConfigError("give --config or --dataset, not both")
     if args.config:
         if args.config.suffix == ".json":
+            text = read_settings_file(args.config, "config")
             try:
-                data = json.loads(args.config.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"{args.config}: cannot read JSON config ({exc})") from None
+                data = json.loads(text)
+            except ValueError as exc:
+                raise ConfigError(f"{args.config}: the config is not valid JSON ({exc})") from None
             cfg = RunConfig.from_dict(data)
         else:
             cfg = RunConfig.load(args.config)
