@@ -7,7 +7,7 @@ them and the CLI can print them as JSON. It never raises on odd data: a
 check that cannot apply is left out.
 
 Codes: counts, skipped, encoding, empty, whitespace_only, exact_duplicates,
-near_duplicates, leakage, class_balance, lengths, sizes, modes, outliers,
+near_duplicates, near_duplicates_partial, leakage, class_balance, lengths, sizes, modes, outliers,
 blank_images, charset, non_printable.
 
 Everything here is vectorised (numpy, scikit-learn) so the report for every
@@ -310,8 +310,11 @@ def _near_duplicate_texts(texts: list[str], norm_keys: list[str], exact: set[int
             near.add(i)
         seen.setdefault(k, i)
     idx = [i for i, k in enumerate(norm_keys) if len(k) >= 4 and seen[k] == i]  # one per normalised key
-    if 2 <= len(idx) <= 50_000:
+    out: list[CheckResult] = []
+    if len(idx) >= 2:
         from sklearn.feature_extraction.text import TfidfVectorizer
+
+        from genaug_core.data.similar import similar_pairs
 
         vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32)
         try:
@@ -319,22 +322,24 @@ def _near_duplicate_texts(texts: list[str], norm_keys: list[str], exact: set[int
         except ValueError:  # empty vocabulary
             x = None
         if x is not None:
-            for start in range(0, len(idx), 2048):
-                sims = (x[start : start + 2048] @ x.T).tocoo()
-                for r, c, v in zip(sims.row, sims.col, sims.data, strict=True):
-                    if v >= NEAR_DUP_TEXT_COSINE and c < start + r:  # an earlier item is close
-                        near.add(idx[start + r])
-    if not near:
-        return []
-    return [
-        _result(
+            later, _, done = similar_pairs(x, NEAR_DUP_TEXT_COSINE)  # later item of each close pair
+            near.update(idx[r] for r in later.tolist())
+            if done < len(idx):
+                out.append(_result(
+                    "info", "near_duplicates_partial",
+                    f"the near-copy search stopped after {done:,} of {len(idx):,} distinct items: "
+                    "too many similar items to compare them all quickly",
+                    [],
+                ))  # fmt: skip
+    if near:
+        out.insert(0, _result(
             "info",
             "near_duplicates",
             f"{len(near):,} items are near copies of an earlier item (same after normalising case and punctuation, "
             f"or character 3-gram similarity >= {NEAR_DUP_TEXT_COSINE})",
             sorted(near),
-        )
-    ]
+        ))  # fmt: skip
+    return out
 
 
 # --- images ------------------------------------------------------------------
