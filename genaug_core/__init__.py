@@ -13,14 +13,13 @@ not set the variable already:
   registry for a newer version on every import.
 - TOKENIZERS_PARALLELISM=false: no tokenizer thread pool (and no warning
   about it) in processes that fork.
-
 - OMP_WAIT_POLICY=PASSIVE, only inside the Streamlit app (streamlit already
   imported): the app samples and scores next to its training children, and
   torch threads that spin at every sync point while another process holds
   the cores slow both down many times over. It must be set before torch loads.
   Everywhere else (a training child, the CLI, a benchmark) OpenMP's default
-  stays: threads that spin a while make a run alone about twice as fast here, and a
-  training process shares the cores by itself (train/cores.py).
+  stays: threads that spin a while make a run alone about twice as fast
+  here, and a training process shares the cores by itself (train/cores.py).
 """
 
 import os
