@@ -109,8 +109,10 @@ def live_panel() -> None:
     by_id = {r.id: r for r in records}
     group = st.session_state.get("selftrain.group")
     default = [r.id for r in records if group and runs.read_config(r.path).group == group] or [records[0].id]
+    # labels without the state: the browser keeps a selection by its label, so a label that changed when a
+    # run finished would silently empty the selection (and the curves)
     picked = st.multiselect("Runs to compare", list(by_id), default=default, key="selftrain.pick",
-                            format_func=lambda i: f"{by_id[i].name or i} ({by_id[i].state}, {i})")
+                            format_func=lambda i: f"{by_id[i].name or i} ({i})")
     chosen = [by_id[i] for i in picked if i in by_id]
     if not chosen:
         return

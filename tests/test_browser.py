@@ -38,10 +38,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+server_runs_dirs: dict[str, Path] = {}  # server url -> the runs folder that app process uses
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = _free_port()
-    env = {**os.environ, "GENAUG_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs"))}
+    runs_dir = tmp_path_factory.mktemp("browser-runs")
+    env = {**os.environ, "GENAUG_RUNS_DIR": str(runs_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -58,6 +62,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    server_runs_dirs[url] = runs_dir
     yield url
     proc.terminate()
     try:
@@ -162,3 +167,22 @@ def test_train_and_sample_journey(server, page):
     _no_error_box(page)
     if os.environ.get("GENAUG_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "sample-page.png"), full_page=True)
+
+
+def test_self_training_selection_survives_runs_finishing(server, page):
+    """The chosen runs (and their curves) stay chosen when a run's state changes under the live panel."""
+    from genaug_core import runs
+    from tests.test_selftrain import fake_self_training_run
+
+    root = server_runs_dirs[server]
+    run_dir = fake_self_training_run(root, "replace", [2.9, 3.1])
+    runs.write_status(run_dir, state="running", pid=os.getpid(), host=socket.gethostname())
+    page.goto(server + "/Self-training")
+    picker = page.locator(".st-key-selftrain-pick")
+    picker.get_by_text(run_dir.name).wait_for(timeout=60_000)
+    page.get_by_text("Collapse curves").first.wait_for()
+    runs.write_status(run_dir, state="done")
+    page.wait_for_timeout(7000)  # two polls of the live panel (every 3 s)
+    assert picker.get_by_text(run_dir.name).count() == 1
+    assert page.get_by_text("Collapse curves").count() == 1
+    _no_error_box(page)

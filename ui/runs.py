@@ -22,8 +22,10 @@ STATE_BADGE = {
 
 
 def run_label(rec: runs.RunRecord) -> str:
+    """A run's name in select boxes. No state in it: the browser keeps a choice by its label, so a label that
+    changes when the run finishes would drop the choice (the runs table shows the state)."""
     name = f" · {rec.name}" if rec.name else ""
-    return f"{rec.id}{name} ({rec.dataset or '?'}, {rec.state})"
+    return f"{rec.id}{name} ({rec.dataset or '?'})"
 
 
 def fmt_eta(seconds: float | None) -> str:
