@@ -20,11 +20,13 @@ TEMPLATE = "plotly_white"
 def tile_images(
     images: np.ndarray, ncols: int, factor: int = 1, pad: int = 2, pad_value: int = 255, outer: bool = True
 ) -> np.ndarray:
-    """Tile (N, H, W, C) uint8 images, `ncols` to a row, into one (rows*(H*f+pad), cols*(W*f+pad), C) picture.
+    """Tile (N, H, W, C) uint8 images, `ncols` to a row, into one (height, width, C) picture.
 
     Each image is enlarged `factor` times by repeating pixels (so 8x8 digits
     stay crisp, never blurred); `pad` pixels of `pad_value` separate them, and
-    surround the whole picture too when `outer`. Channels are kept.
+    surround the whole picture too when `outer`: height = rows*(H*f+pad)-pad,
+    plus 2*pad with `outer` (width likewise). Empty cells stay `pad_value`.
+    Channels are kept.
     """
     n, h, w, c = images.shape
     rows = max(1, math.ceil(n / ncols))
