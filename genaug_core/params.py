@@ -83,3 +83,19 @@ class ParamSpec:
         if integer and self.step and self.min is not None and (value - self.min) % self.step:
             raise ConfigError(f"{where} = {value!r} is not allowed; use {self.min:g}, {self.min + self.step:g}, ...")
         return value
+
+
+def check_params(specs: tuple[ParamSpec, ...], values: Any, where: str, owner: str) -> dict[str, Any]:
+    """`values` with defaults filled in and each one checked against its spec (errors name `where`.<name>);
+    a name no spec has raises ConfigError saying `owner` has no such parameter."""
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a table of parameters, got {type(values).__name__}")
+    known = [p.name for p in specs]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{owner} has no parameter {', '.join(map(repr, unknown))}; known: {', '.join(known) or '(none)'}"
+        )
+    return {p.name: p.check(values.get(p.name, p.default), f"{where}.{p.name}") for p in specs}

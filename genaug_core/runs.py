@@ -175,15 +175,20 @@ def create_run(config: RunConfig, root: str | Path | None = None, run_dir: str |
     return run_dir
 
 
+def _read_json(path: Path, missing: str, what: str) -> Any:
+    """A run folder's JSON file; RunError saying `missing` when it is absent, or that `what` is unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: unreadable {what} ({exc})") from None
+
+
 def read_config(run_dir: str | Path) -> RunConfig:
     """The RunConfig saved in a run folder; RunError if it is missing or invalid."""
     path = Path(run_dir) / CONFIG_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: no config.json (not a run folder?)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: unreadable config ({exc})") from None
+    data = _read_json(path, missing="no config.json (not a run folder?)", what="config")
     try:
         return RunConfig.from_dict(data)
     except ConfigError as exc:
@@ -193,12 +198,7 @@ def read_config(run_dir: str | Path) -> RunConfig:
 def read_status(run_dir: str | Path) -> dict[str, Any]:
     """status.json as a dict; RunError if it is missing or unreadable."""
     path = Path(run_dir) / STATUS_FILE
-    try:
-        status = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: no status.json") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path}: unreadable status ({exc})") from None
+    status = _read_json(path, missing="no status.json", what="status")
     if not isinstance(status, dict) or status.get("state") not in STATES:
         raise RunError(f"{path}: status has no valid state")
     return status

@@ -24,8 +24,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from genaug_core.errors import ConfigError
-from genaug_core.params import PARAM_TYPES, ParamSpec
+from genaug_core.params import PARAM_TYPES, ParamSpec, check_params
 from genaug_core.registry import Registry
 
 __all__ = [  # ParamSpec and PARAM_TYPES live in genaug_core.params; augmenter modules import them from here
@@ -61,18 +60,7 @@ class AugmenterSpec:
     def check_params(self, params: Any, where: str | None = None) -> dict[str, Any]:
         """Defaults filled in, every value checked; unknown names or bad values raise ConfigError."""
         where = where or self.name
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise ConfigError(f"{where} must be a table of parameters, got {type(params).__name__}")
-        known = {p.name: p for p in self.params}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"{where}: augmenter {self.name!r} has no parameter {', '.join(map(repr, unknown))}; "
-                f"known: {', '.join(known) or '(none)'}"
-            )
-        return {p.name: p.check(params.get(p.name, p.default), f"{where}.{p.name}") for p in self.params}
+        return check_params(self.params, params, where, f"{where}: augmenter {self.name!r}")
 
     def min_side(self, params: dict[str, Any]) -> int:
         """The smallest image side this augmenter handles with `params` (checked params)."""

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from genaug_core.data.containers import ImageDataset, TextDataset
-from genaug_core.errors import ConfigError
-from genaug_core.params import ParamSpec
+from genaug_core.params import ParamSpec, check_params
 from genaug_core.registry import Registry
 
 
@@ -51,14 +50,7 @@ def builtin(name: str, kind: str, description: str, *params: ParamSpec):
 
 def validate_params(entry: BuiltinDataset, params: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and check types and ranges; unknown or bad values raise ConfigError."""
-    known = {p.name: p for p in entry.params}
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"dataset {entry.name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(known) or '(none)'}"
-        )
-    return {p.name: p.check(params.get(p.name, p.default), f"{entry.name}.{p.name}") for p in entry.params}
+    return check_params(entry.params, params, entry.name, f"dataset {entry.name!r}")
 
 
 def load_builtin(name: str, val_fraction: float = 0.1, split_seed: int = 0, **params: Any) -> TextDataset | ImageDataset:

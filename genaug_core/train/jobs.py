@@ -119,17 +119,14 @@ def resume(run_dir: str | Path, steps: int | None = None) -> None:
 def has_resume_point(run_dir: str | Path) -> bool:
     """Is there something to continue from? A complete checkpoint, or, for self-training, always: its
     finished rounds are kept and the interrupted round goes on from its own checkpoint (or starts over)."""
-    if runs.latest_checkpoint(run_dir) is not None:
-        return True
-    try:
-        return runs.read_config(run_dir).self_train.rounds > 0
-    except RunError:
-        return False
+    from genaug_core.train.selftrain import is_self_training
+
+    return is_self_training(run_dir) or runs.latest_checkpoint(run_dir) is not None
 
 
 def can_resume(rec: runs.RunRecord) -> bool:
     """Should the pages offer Resume for this run (cancelled or failed, with something to continue from)?"""
-    return rec.state in ("cancelled", "failed") and (bool(rec.checkpoints) or has_resume_point(rec.path))
+    return rec.state in ("cancelled", "failed") and has_resume_point(rec.path)
 
 
 def cancel(run_dir: str | Path) -> None:

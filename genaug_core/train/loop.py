@@ -121,6 +121,15 @@ def build_optimizer(model, tc: TrainConfig, device):
     )
 
 
+def failure_message(exc: BaseException) -> str:
+    """What status.json says about a run that ended with `exc` (the full traceback is in log.txt)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, GenAugError):  # the user's to fix: the message says how
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 class RunLog:
     """Lines to stdout and to log.txt (main process only; no duplicates when stdout already is log.txt)."""
 
@@ -207,13 +216,7 @@ def train(
     except BaseException as exc:
         if main:
             log.traceback()
-            if isinstance(exc, KeyboardInterrupt):
-                message = "interrupted"
-            elif isinstance(exc, GenAugError):  # the user's to fix: the message says how
-                message = str(exc)
-            else:
-                message = f"{type(exc).__name__}: {exc}"
-            runs.write_status(run_dir, state="failed", error=message, eta_s=None)
+            runs.write_status(run_dir, state="failed", error=failure_message(exc), eta_s=None)
         raise
     finally:
         if previous_handler is not None:

@@ -304,7 +304,7 @@ def self_train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progre
 
     Errors mark the run failed with their message (traceback in log.txt) and are raised again.
     """
-    from genaug_core.train.loop import RunLog
+    from genaug_core.train.loop import RunLog, failure_message
 
     st = cfg.self_train
     if st.rounds < 1:
@@ -324,9 +324,7 @@ def self_train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progre
         return _self_train(cfg, run_dir, resume, progress, log)
     except BaseException as exc:
         log.traceback()
-        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else (
-            str(exc) if isinstance(exc, GenAugError) else f"{type(exc).__name__}: {exc}")
-        runs.write_status(run_dir, state="failed", error=message, eta_s=None)
+        runs.write_status(run_dir, state="failed", error=failure_message(exc), eta_s=None)
         raise
     finally:
         if previous is not None:
