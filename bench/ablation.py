@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from genaug_core import runs  # noqa: E402
 from genaug_core.ablation import ablation_configs  # noqa: E402
 from genaug_core.augment.pipeline import Pipeline, Step, default_pipeline  # noqa: E402
-from genaug_core.config import RunConfig  # noqa: E402
+from genaug_core.config import RunConfig, read_run_config  # noqa: E402
 from genaug_core.evaluate import read_evaluation  # noqa: E402
 from genaug_core.train import jobs  # noqa: E402
 
@@ -74,7 +74,7 @@ def main() -> None:
         print(f"{'run':58}" + "".join(f"{k:>14}" for k in keys))
         for d in dirs:
             ev = read_evaluation(d) or {}
-            label = runs.read_config(d).name.removeprefix("ablation: ")
+            label = read_run_config(d).name.removeprefix("ablation: ")
             cells = "".join(f"{ev[k]:>14.4f}" if isinstance(ev.get(k), (int, float)) else f"{'-':>14}" for k in keys)
             print(f"{label:58}{cells}   {runs.inspect_run(d).state}")
         print()

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # this process plays the app, which sets it (genaug_core)
 import genaug_core  # noqa: E402,F401
-from genaug_core import runs, viz  # noqa: E402
+from genaug_core import kinds, runs, viz  # noqa: E402
 from genaug_core.config import RunConfig  # noqa: E402
 from genaug_core.train import jobs  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> None:
         s_pair = [speed(d) for d in pair]
 
         # 2. sampling in this process, idle vs during a run
-        model = runs.load_run_model(alone)
+        model = kinds.load_run_model(alone)
         import torch
 
         def sample_time() -> float:

@@ -93,7 +93,7 @@ class Judge:
 def run_variant(name: str, overrides: dict, steps: int, every: int, judge: Judge, n: int, tmp: Path):
     import tomllib
 
-    from genaug_core import runs
+    from genaug_core import kinds, runs
     from genaug_core.config import RunConfig
     from genaug_core.train.loop import train
 
@@ -109,7 +109,7 @@ def run_variant(name: str, overrides: dict, steps: int, every: int, judge: Judge
     rows = []
     for step, path in runs.list_checkpoints(run):
         elapsed = json.loads((path / "state.json").read_text())["elapsed_s"]
-        loaded = runs.load_run_model(run, step)
+        loaded = kinds.load_run_model(run, step)
         k = len(loaded.meta.get("class_names") or [])
         class_ids = [i % k for i in range(n)] if k else None
         images = loaded.sample(n, seed=0, class_ids=class_ids)
@@ -130,9 +130,9 @@ def run_variant(name: str, overrides: dict, steps: int, every: int, judge: Judge
 
 
 def bench_sampling(run_dir: Path, n: int = 64) -> None:
-    from genaug_core import runs
+    from genaug_core import kinds
 
-    loaded = runs.load_run_model(run_dir)
+    loaded = kinds.load_run_model(run_dir)
     print(f"\n## Sampling {n} images ({loaded.model.config.sample_size}x{loaded.model.config.sample_size}), "
           f"default: {loaded.meta.get('sampler')} {loaded.meta.get('sample_steps')} steps")  # fmt: skip
     print("| sampler | steps | seconds (best of 3) |")

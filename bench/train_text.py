@@ -104,14 +104,14 @@ def make_run_config(source: str, steps: int, **train):
 
 
 def our_task(cfg):
-    """The TextTask exactly as the loop builds it (data, tokenizer, model)."""
+    """The text Task exactly as the loop builds it (data, tokenizer, model)."""
+    from genaug_core import kinds
     from genaug_core.data import load_dataset
     from genaug_core.data.preprocess import preprocess
-    from genaug_core.train.tasks import make_task
 
     ds, _ = preprocess(load_dataset(cfg.data), cfg.preprocess)
     torch.manual_seed(0)
-    return make_task(cfg, ds, torch.device("cpu"), 0, None)
+    return kinds.for_run_config(cfg, ds.kind).make_task(cfg, ds, torch.device("cpu"), 0, None)
 
 
 def step_fn(model, loss_fn, optimizer, autocast=False):

@@ -13,167 +13,12 @@ of a run is saved in its run folder as JSON.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import tomllib
-import types
-import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Literal
 
-from genaug_core.errors import ConfigError
-
-C = TypeVar("C", bound="Config")
-
-
-# --- validation helpers ------------------------------------------------------
-
-
-def check_range(owner: str, field: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
-    """Raise ConfigError unless lo <= value <= hi (either bound may be open)."""
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
-        raise ConfigError(f"{owner}.{field} = {value!r} is out of range; allowed: {lo_s} to {hi_s}")
-
-
-def check_choice(owner: str, field: str, value: Any, choices: typing.Iterable[Any]) -> None:
-    choices = list(choices)
-    if value not in choices:
-        allowed = ", ".join(repr(c) for c in choices)
-        raise ConfigError(f"{owner}.{field} = {value!r} is not allowed; choose one of: {allowed}")
-
-
-# --- the base class ----------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Config:
-    """Base for all configs: dict and TOML round trips with type checking."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, Config):
-                value = value.to_dict()
-            elif isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, dict):
-                value = dict(value)
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls: type[C], data: dict[str, Any] | None) -> C:
-        data = {} if data is None else data
-        if not isinstance(data, dict):
-            raise ConfigError(f"{cls.__name__} must be a table of settings, got {type(data).__name__}")
-        hints = _type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise ConfigError(
-                f"{cls.__name__}: unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(fields)}"
-            )
-        kwargs = {name: _coerce(cls.__name__, name, hints[name], data[name]) for name in fields if name in data}
-        return cls(**kwargs)
-
-    def replace(self: C, **changes: Any) -> C:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_toml(self) -> str:
-        import tomli_w
-
-        return tomli_w.dumps(_drop_none(self.to_dict()))
-
-    @classmethod
-    def from_toml(cls: type[C], text: str, source: str = "config") -> C:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML ({exc})") from None
-        return cls.from_dict(data)
-
-    @classmethod
-    def load(cls: type[C], path: str | Path) -> C:
-        return cls.from_toml(read_settings_file(path, "config"), source=str(path))
-
-
-def read_settings_file(path: str | Path, what: str) -> str:
-    """The text of a user's settings file (a config, a pipeline); an unreadable or non-UTF-8 file raises a
-    ConfigError that names it and says why."""
-    path = Path(path)
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the {what} is not UTF-8 text") from None
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    """The resolved field annotations of a config class (resolving them costs ~1 ms a class: do it once)."""
-    return get_type_hints(cls)
-
-
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    return value
-
-
-def _coerce(owner: str, name: str, hint: Any, value: Any) -> Any:
-    """Check `value` against the annotation `hint`, converting lists to tuples."""
-    where = f"{owner}.{name}"
-    origin = get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(owner, name, arg, value)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
-    if origin is Literal:
-        check_choice(owner, name, value, get_args(hint))
-        return value
-    if isinstance(hint, type) and issubclass(hint, Config):
-        return hint.from_dict(value)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        args = get_args(hint)
-        item_hint = args[0] if args else Any
-        return tuple(_coerce(owner, name, item_hint, v) for v in value)
-    if origin is dict or hint is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a table, got {value!r}")
-        return dict(value)
-    if hint is Any:
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be text, got {value!r}")
-        return value
-    return value
-
+from genaug_core import kinds, runs
+from genaug_core.errors import ConfigError, RunError
+from genaug_core.settings import Config, check_choice, check_range, read_settings_file  # noqa: F401 - re-exported
 
 # --- data settings -----------------------------------------------------------
 
@@ -249,86 +94,37 @@ class PreprocessConfig(Config):
 # kind's default", so one TOML file works for text and image data alike.
 
 
-@dataclasses.dataclass(frozen=True)
-class TextModelConfig(Config):
-    """A GPT-2 for text: a preset shape, optionally overridden field by field."""
+# The model section: which registered kind trains (genaug_core/kinds/), and one table of
+# settings per kind ([model.text] for GPT-2 and [model.image] for DDPM, the names these tables had
+# before there were other kinds; [model.char_lstm] ...). The tables come from the kinds' own
+# settings classes, so adding a kind adds its table here with no edit.
 
-    # preset shape: tiny (tests: 2 layers, width 32), small (~0.8M params: 4 layers, 4 heads,
-    # width 128, context 64, nanoGPT's CPU demo), medium (6 layers, width 192, context 128; GPU)
-    preset: Literal["tiny", "small", "medium"] = "small"
-    # overrides of the preset (0 = keep the preset's value)
-    n_layer: int = 0  # transformer blocks, 1-48
-    n_head: int = 0  # attention heads; must divide n_embd
-    n_embd: int = 0  # width of the residual stream, 8-4096
-    block_size: int = 0  # context length in tokens, 8-4096
-    # dropout probability in attention, residual and embeddings, 0-0.9
-    dropout: float = 0.0
-    # char: one token per character (default, makemore-style); bpe: byte-level BPE trained on the data
-    tokenizer: Literal["char", "bpe"] = "char"
-    # vocabulary size of the BPE tokenizer (ignored for char), 260-65536
-    bpe_vocab_size: int = 512
+
+def _model_config_class() -> type[Config]:
+    fields: list[Any] = [("kind", str, dataclasses.field(default="auto"))]
+    for _, kind in kinds.KINDS.items():
+        fields.append((kind.section, kind.settings, dataclasses.field(default_factory=kind.settings)))
 
     def __post_init__(self) -> None:
-        check_range("TextModelConfig", "n_layer", self.n_layer, 0, 48)
-        check_range("TextModelConfig", "n_head", self.n_head, 0, 64)
-        check_range("TextModelConfig", "n_embd", self.n_embd, 0, 4096)
-        check_range("TextModelConfig", "block_size", self.block_size, 0, 4096)
-        if 0 < self.block_size < 8:
-            raise ConfigError(
-                f"TextModelConfig.block_size = {self.block_size} is out of range; allowed: 0 or 8 to 4096"
-            )
-        check_range("TextModelConfig", "dropout", self.dropout, 0.0, 0.9)
-        check_range("TextModelConfig", "bpe_vocab_size", self.bpe_vocab_size, 260, 65536)
+        if self.kind != "auto":
+            check_choice("ModelConfig", "kind", self.kind, ["auto", *kinds.KINDS.names()])
+
+    cls = dataclasses.make_dataclass(
+        "ModelConfig", fields, bases=(Config,), frozen=True, namespace={"__post_init__": __post_init__}
+    )
+    cls.__doc__ = (
+        "The generative model: `kind` names a registered model kind (auto = the data kind's default: "
+        + ", ".join(f"{k.name} for {k.data}" for k in (kinds.kinds_for("text")[:1] + kinds.kinds_for("image")[:1]))
+        + "); one settings table per kind."
+    )
+    cls.__module__ = __name__
+    return cls
 
 
-@dataclasses.dataclass(frozen=True)
-class ImageModelConfig(Config):
-    """A UNet2DModel denoiser with a DDPM noise schedule, and how to sample from it."""
-
-    # preset shape: tiny (tests: channels (4, 8), no attention), small (channels (32, 64), attention
-    # at the lowest resolution; 8x8 and 16x16 data), medium (channels (32, 64, 64); 32x32 and up),
-    # auto = small for images up to 16 pixels, medium above
-    preset: Literal["auto", "tiny", "small", "medium"] = "auto"
-    # overrides of the preset (empty / 0 = keep the preset's value)
-    channels: tuple[int, ...] = ()  # output channels per resolution level, each 4-1024
-    layers_per_block: int = 0  # ResNet layers per level, 1-4
-    # height and width the model trains at (0 = the data's size after preprocessing), 4-512;
-    # the data is resized to it, and samples come out at it
-    image_size: int = 0
-    # class-conditional training when the data has labels (with a "no class" index for unconditional sampling)
-    class_conditional: bool = True
-    # probability of training a labelled item with the "no class" label instead, 0-1
-    class_dropout: float = 0.1
-    # diffusion timesteps of the training schedule, 10-4000
-    num_train_timesteps: int = 1000
-    # noise schedule: linear (DDPM paper) or squaredcos_cap_v2 (cosine)
-    beta_schedule: Literal["linear", "squaredcos_cap_v2"] = "linear"
-    # default sampler and number of its steps for samples (DDIM or DPM-Solver++; both clip to the pixel range)
-    sampler: Literal["ddim", "dpm"] = "ddim"
-    sample_steps: int = 25  # 1-1000
-
-    def __post_init__(self) -> None:
-        for c in self.channels:
-            check_range("ImageModelConfig", "channels", c, 4, 1024)
-        if len(self.channels) > 5:
-            raise ConfigError(f"ImageModelConfig.channels has {len(self.channels)} levels; allowed: 1 to 5")
-        check_range("ImageModelConfig", "layers_per_block", self.layers_per_block, 0, 4)
-        check_range("ImageModelConfig", "image_size", self.image_size, 0, 512)
-        if 0 < self.image_size < 4:
-            raise ConfigError(
-                f"ImageModelConfig.image_size = {self.image_size} is out of range; allowed: 0 or 4 to 512"
-            )
-        check_range("ImageModelConfig", "class_dropout", self.class_dropout, 0.0, 1.0)
-        check_range("ImageModelConfig", "num_train_timesteps", self.num_train_timesteps, 10, 4000)
-        check_range("ImageModelConfig", "sample_steps", self.sample_steps, 1, 1000)
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig(Config):
-    """The generative model; the data's kind (text or image) picks which half is used."""
-
-    text: TextModelConfig = dataclasses.field(default_factory=TextModelConfig)
-    image: ImageModelConfig = dataclasses.field(default_factory=ImageModelConfig)
+ModelConfig = _model_config_class()
+# the settings classes of the two default kinds, under the names older code and configs know
+TextModelConfig = kinds.get_kind("gpt2").settings
+ImageModelConfig = kinds.get_kind("ddpm").settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,10 +133,10 @@ class TrainConfig(Config):
 
     # optimizer steps in total (a resumed run continues up to this number), 1-10,000,000
     steps: int = 2000
-    # items (images) or token windows (text) per step and process (0 = auto: 12 for text, 64 for images)
+    # items (images) or token windows (text) per step and process (0 = auto: the model kind's, 12 for GPT-2, 64 for DDPM)
     batch_size: int = 0
-    # peak learning rate of AdamW, 1e-6 to 1 (0 = auto: 2e-3 for text, which reached a given validation
-    # loss in ~15% fewer steps than 1e-3 on prose; 1e-3 for images)
+    # peak learning rate of AdamW, 1e-6 to 1 (0 = auto: the model kind's; 2e-3 for GPT-2, which reached a
+    # given validation loss in ~15% fewer steps than 1e-3 on prose; 1e-3 for DDPM)
     lr: float = 0.0
     # the cosine schedule decays to lr * min_lr_ratio at the last step, 0-1
     min_lr_ratio: float = 0.1
@@ -383,12 +179,9 @@ class TrainConfig(Config):
     # evaluation.json (0 = off), 0-10,000; 256 takes seconds to a minute on 2 CPU cores
     eval_samples: int = 256
 
-    def resolved(self, kind: str) -> TrainConfig:
-        """A copy with the "auto" (0) values decided for a text or image model."""
-        return self.replace(
-            lr=self.lr or (2e-3 if kind == "text" else 1e-3),
-            batch_size=self.batch_size or (12 if kind == "text" else 64),
-        )
+    def resolved(self, kind) -> TrainConfig:
+        """A copy with the "auto" (0) values decided by the model kind (its `lr` and `batch_size`)."""
+        return self.replace(lr=self.lr or kind.lr, batch_size=self.batch_size or kind.batch_size)
 
     def __post_init__(self) -> None:
         check_range("TrainConfig", "steps", self.steps, 1, 10_000_000)
@@ -457,7 +250,7 @@ class RunConfig(Config):
     name: str = ""
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     preprocess: PreprocessConfig = dataclasses.field(default_factory=PreprocessConfig)
-    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)  # type: ignore[valid-type]
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     regularization: RegularizationConfig = dataclasses.field(default_factory=RegularizationConfig)
     augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
@@ -542,3 +335,12 @@ class SelfTrainConfig(Config):
         check_range("SelfTrainConfig", "min_confidence", self.min_confidence, 0.0, 1.0)
         check_range("SelfTrainConfig", "quality_threshold", self.quality_threshold, 0.0, 1.0)
         check_range("SelfTrainConfig", "seed", self.seed, 0, 2**32 - 1)
+
+
+def read_run_config(run_dir: str | Path) -> RunConfig:
+    """The RunConfig saved in a run folder; RunError if it is missing or invalid."""
+    data = runs.read_config_data(run_dir)
+    try:
+        return RunConfig.from_dict(data)
+    except ConfigError as exc:
+        raise RunError(f"{Path(run_dir) / runs.CONFIG_FILE}: invalid config ({exc})") from None

@@ -14,31 +14,27 @@ never trained on. Writes are atomic (runs.write_json_atomic).
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import json
-import os
 import re
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from genaug_core import runs
+from genaug_core import kinds, runs
+from genaug_core.config import read_run_config
 from genaug_core.data import Dataset, load_dataset
 from genaug_core.errors import ConfigError
+from genaug_core.kinds import families
 
-EVALUATION_FILE = "evaluation.json"
-MAX_DETAILS = 64  # samples kept with their nearest training item for the memorisation panel
+EVALUATION_FILE = runs.EVALUATION_FILE
+MAX_DETAILS = families.MAX_DETAILS
 
 
 def run_dataset(run_dir: str | Path) -> Dataset:
     """The run's dataset, loaded and preprocessed as its training child saw it."""
     from genaug_core.data.preprocess import preprocess
 
-    cfg = runs.read_config(run_dir)
+    cfg = read_run_config(run_dir)
     ds, _ = preprocess(load_dataset(cfg.data), cfg.preprocess)
     return ds
 
@@ -50,55 +46,12 @@ def score_samples(ds: Dataset, samples, seed: int = 0, cache_dir: str | Path | N
 
 def score_samples_detailed(ds: Dataset, samples, seed: int = 0, cache_dir: str | Path | None = None,
                            max_details: int = MAX_DETAILS) -> tuple[dict[str, float], dict[str, Any]]:
-    """(metrics, details): details pair each of the first `max_details` samples with its nearest training item.
-
-    Text details: {"kind": "text", "pairs": [{"sample", "nearest", "distance"}]} (normalised edit distance).
-    Image details: {"kind": "image", "distance": [...], "memorised": [...], "samples": uint8 (N, H, W, C),
-    "nearest": uint8 (N, H, W, C)} (distance = RMS pixel difference in [0, 1]; memorised by the 1/3 rule).
+    """(metrics, details): details pair each of the first `max_details` samples with its nearest training item
+    (the data kind's family decides the metrics and the details' form: genaug_core/kinds/families.py).
     Memorisation is measured against the items the model trained on (a reduced training part when
-    DataConfig.max_train_items is set); the image feature network learns from the whole training part,
-    so runs on different subsets of one dataset share one feature space.
-    """
-    from genaug_core.metrics import score_images, score_text
-
-    split = ds.split
-    if ds.kind == "text":
-        train = [ds.texts[i] for i in split.train]
-        val = [ds.texts[i] for i in split.validation]
-        samples = [str(s) for s in samples]
-        sc = score_text(samples, train, val, seed=seed)
-        near = sc.nearest
-        pairs = [
-            {"sample": samples[i], "nearest": train[int(near.index[i])], "distance": round(float(near.distance[i]), 4)}
-            for i in range(min(len(samples), max_details))
-        ]
-        return sc.metrics, {"kind": "text", "pairs": pairs}
-    labels = ds.labels
-    samples = np.asarray(samples)
-    full = dataclasses.replace(ds, max_train=0).split.train  # the feature space: the whole training part
-    si = score_images(
-        samples,
-        ds.images[split.train],
-        ds.images[split.validation],
-        train_labels=None if labels is None else labels[split.train],
-        val_labels=None if labels is None else labels[split.validation],
-        class_names=ds.class_names,
-        seed=seed,
-        cache_dir=cache_dir,
-        feature_images=ds.images[full],
-        feature_labels=None if labels is None else labels[full],
-    )
-    k = min(len(samples), max_details)
-    near = si.nearest_pixel
-    n_px = float(np.prod(ds.images.shape[1:]))
-    details = {
-        "kind": "image",
-        "distance": [round(float(d) / np.sqrt(n_px), 5) for d in near.d1[:k]],
-        "memorised": [bool(m) for m in near.memorised[:k]],
-        "samples": samples[:k],
-        "nearest": ds.images[split.train][near.index[:k]],
-    }
-    return si.metrics, details
+    DataConfig.max_train_items is set)."""
+    family = kinds.kinds_for(ds.kind)[0]  # every kind of a data type scores its samples the same way
+    return family.score(ds, samples, seed=seed, cache_dir=cache_dir, max_details=max_details)
 
 
 def held_out_loss(run_dir: str | Path, step: int | None = None) -> dict[str, float]:
@@ -137,7 +90,7 @@ def evaluate_run(run_dir: str | Path, n: int = 256, seed: int = 0, checkpoint: i
     if n < 4 or n > 10_000:
         raise ConfigError(f"n = {n} samples is out of range; allowed: 4 to 10000")
     t0 = time.perf_counter()
-    model = runs.load_run_model(run_dir, checkpoint)
+    model = kinds.load_run_model(run_dir, checkpoint)
     ds = run_dataset(run_dir)
     samples = model.sample(n=n, seed=seed, **sample_options)
     t_sample = time.perf_counter() - t0
@@ -149,6 +102,7 @@ def evaluate_run(run_dir: str | Path, n: int = 256, seed: int = 0, checkpoint: i
         "n": n,
         "seed": seed,
         "kind": ds.kind,
+        "model_kind": model.model_kind.name,
         "n_train": int(len(ds.split.train)),
         **held_out_loss(run_dir, step),
         **metrics,
@@ -157,13 +111,7 @@ def evaluate_run(run_dir: str | Path, n: int = 256, seed: int = 0, checkpoint: i
     }
     if write:
         stem = evaluation_stem(step)
-        if details["kind"] == "image":
-            buf = io.BytesIO()
-            np.savez_compressed(buf, samples=details.pop("samples"), nearest=details.pop("nearest"))
-            tmp = run_dir / f"{runs.TMP_PREFIX}{stem}-samples.npz"
-            tmp.write_bytes(buf.getvalue())
-            os.replace(tmp, run_dir / f"{stem}-samples.npz")
-        runs.write_json_atomic(run_dir / f"{stem}-details.json", details)
+        model.model_kind.write_details(run_dir, stem, details)
         runs.write_json_atomic(run_dir / f"{stem}.json", result)
     return result
 
@@ -194,17 +142,8 @@ def read_evaluation_details(run_dir: str | Path, step: int | None = None) -> dic
     run_dir = Path(run_dir)
     stem = evaluation_stem(step)
     details = _read_json(run_dir / f"{stem}-details.json")
-    if details is None:
-        return None
-    if details.get("kind") == "image":
-        try:
-            with np.load(run_dir / f"{stem}-samples.npz", allow_pickle=False) as npz:
-                details["samples"], details["nearest"] = npz["samples"], npz["nearest"]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return None
-        if details["samples"].dtype != np.uint8 or details["samples"].shape != details["nearest"].shape:
-            return None
-    return details
+    family = kinds.kinds_for(details.get("kind", "")) if details is not None else []
+    return family[0].read_details(run_dir, stem, details) if family else None
 
 
 def read_evaluation(run_dir: str | Path, step: int | None = None) -> dict[str, Any] | None:
@@ -230,10 +169,8 @@ def evaluate_after_training(run_dir: str | Path, n: int) -> dict[str, Any] | Non
     `evaluation_error` with the message; the traceback goes to log.txt. A scoring failure
     never fails the run: the model is saved and the run stays done.
     """
-    from genaug_core.train.loop import RunLog
-
     run_dir = Path(run_dir)
-    log = RunLog(run_dir, enabled=True)
+    log = runs.RunLog(run_dir, enabled=True)
     try:
         runs.write_status(run_dir, evaluating=True)
         log(f"evaluation: scoring {n} samples against the held-out real data")

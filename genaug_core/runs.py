@@ -40,18 +40,21 @@ import secrets
 import shutil
 import socket
 import struct
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from genaug_core.config import RunConfig
-from genaug_core.errors import ConfigError, GenAugError, RunError
+from genaug_core.errors import RunError
 
 RUNS_ENV = "GENAUG_RUNS_DIR"
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
+EVALUATION_FILE = "evaluation.json"  # the final model's scores (genaug_core.evaluate; evaluation-<step>.json: a checkpoint's)
 LOG_FILE = "log.txt"
 STOP_FILE = "STOP"
 MODEL_DIR = "model"
@@ -88,15 +91,34 @@ def run_path(run_id: str, root: str | Path | None = None) -> Path:
 # --- atomic writes -------------------------------------------------------------
 
 
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write JSON to a temp file beside `path`, fsync it, then os.replace: readers see old or new, never half."""
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write bytes to a temp file beside `path`, fsync it, then os.replace: readers see old or new, never half.
+    The temp name carries the process and thread, so two writers never share one."""
     path = Path(path)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """JSON through write_bytes_atomic."""
+    write_bytes_atomic(path, json.dumps(obj, indent=2).encode("utf-8"))
+
+
+def write_png(path: str | Path, picture: Any, scale: int = 1) -> None:
+    """One uint8 (H, W, C) picture as a PNG (atomically), optionally enlarged `scale` times (nearest)."""
+    import io
+
+    from PIL import Image
+
+    if scale > 1:
+        picture = picture.repeat(scale, axis=0).repeat(scale, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(picture[..., 0] if picture.shape[-1] == 1 else picture).save(buf, format="PNG")
+    write_bytes_atomic(path, buf.getvalue())
 
 
 @contextlib.contextmanager
@@ -145,7 +167,7 @@ def clear_temp(run_dir: str | Path) -> list[str]:
 # --- creating a run and its status -------------------------------------------------
 
 
-def create_run(config: RunConfig, root: str | Path | None = None, run_dir: str | Path | None = None) -> Path:
+def create_run(config, root: str | Path | None = None, run_dir: str | Path | None = None) -> Path:
     """Make a run folder with config.json and status "queued"; returns its path.
 
     The folder is built under a temp name and renamed, so a listed run always
@@ -185,14 +207,13 @@ def _read_json(path: Path, missing: str, what: str) -> Any:
         raise RunError(f"{path}: unreadable {what} ({exc})") from None
 
 
-def read_config(run_dir: str | Path) -> RunConfig:
-    """The RunConfig saved in a run folder; RunError if it is missing or invalid."""
+def read_config_data(run_dir: str | Path) -> dict[str, Any]:
+    """The raw config.json of a run folder (genaug_core.config.read_run_config validates it)."""
     path = Path(run_dir) / CONFIG_FILE
     data = _read_json(path, missing="no config.json (not a run folder?)", what="config")
-    try:
-        return RunConfig.from_dict(data)
-    except ConfigError as exc:
-        raise RunError(f"{path}: invalid config ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: config.json is not a run config")
+    return data
 
 
 def read_status(run_dir: str | Path) -> dict[str, Any]:
@@ -252,6 +273,17 @@ def append_metrics(run_dir: str | Path, record: dict[str, Any]) -> None:
         fh.write(line)
 
 
+def scalars(record: dict[str, Any]) -> dict[str, Any]:
+    """The numbers and strings of a record, floats rounded to 6 digits: what a metrics line holds."""
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items() if isinstance(v, (int, float, str))}
+
+
+def keep_metrics(run_dir: str | Path, keep) -> None:
+    """Rewrite metrics.jsonl (atomically) with only the records for which keep(record) is true (a resume)."""
+    kept = [r for r in read_metrics(run_dir) if keep(r)]
+    write_bytes_atomic(Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8"))
+
+
 def read_metrics(run_dir: str | Path, split: str | None = None) -> list[dict[str, Any]]:
     """All metric records (optionally of one split); a half-written or bad line is skipped."""
     path = Path(run_dir) / METRICS_FILE
@@ -287,10 +319,45 @@ def read_text_samples(path: str | Path) -> list[str]:
 
 
 def write_text_samples(path: str | Path, samples: list[str]) -> None:
-    text = "".join(s.replace("\n", "\\n") + "\n" for s in samples)
-    tmp = Path(path).with_name(TMP_PREFIX + Path(path).name)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, "".join(s.replace("\n", "\\n") + "\n" for s in samples).encode("utf-8"))
+
+
+class RunLog:
+    """Lines to stdout and to log.txt (main process only; no duplicates when stdout already is log.txt)."""
+
+    def __init__(self, run_dir: Path, enabled: bool):
+        self.enabled = enabled
+        self.file = None
+        if enabled:
+            path = run_dir / LOG_FILE
+            same = False
+            try:
+                same = os.path.samefile(f"/proc/self/fd/{sys.stdout.fileno()}", path)
+            except (OSError, ValueError, AttributeError):
+                pass
+            if not same:
+                self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in close()
+
+    def __call__(self, message: str) -> None:
+        if not self.enabled:
+            return
+        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        print(line, flush=True)
+        if self.file:
+            self.file.write(line + "\n")
+
+    def traceback(self) -> None:
+        if self.enabled:
+            text = traceback.format_exc()
+            if self.file:
+                self.file.write(text)
+                self.file.flush()
+            else:  # stdout is log.txt
+                print(text, flush=True)
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
 
 
 def read_log_tail(run_dir: str | Path, lines: int = 40) -> str:
@@ -561,78 +628,10 @@ def list_runs(root: str | Path | None = None) -> list[RunRecord]:
     return records
 
 
-# --- loading a run's model ------------------------------------------------------------------
+# --- which folder holds the model to load ----------------------------------------------------
 
 
-@dataclasses.dataclass
-class LoadedModel:
-    """A run's model ready to sample: text (model + tokenizer) or image (UNet + scheduler config)."""
-
-    kind: str  # "text" or "image"
-    source: Path  # the folder it was loaded from
-    step: int | None  # the checkpoint's step, or None for the final model
-    model: Any
-    tokenizer: Any = None  # text only
-    scheduler_config: dict[str, Any] | None = None  # image only: the training DDPM schedule
-    meta: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def sample(self, n: int = 16, seed: int = 0, **options: Any):
-        """Text: list[str] (options: prompt, max_new_tokens, temperature, top_k, top_p).
-        Images: uint8 (n, H, W, C) (options: steps, sampler, class_ids)."""
-        if self.kind == "text":
-            from genaug_core.models.text import generate
-
-            options.setdefault("max_new_tokens", self.meta.get("max_new_tokens", 2 * self.model.config.n_positions))
-            options.setdefault("stop_at_newline", self.meta.get("stop_at_newline", False))
-            return generate(self.model, self.tokenizer, n=n, seed=seed, **options)
-        from genaug_core.models.image import sample_images
-
-        options.setdefault("steps", self.meta.get("sample_steps", 25))
-        options.setdefault("sampler", self.meta.get("sampler", "ddim"))
-        return sample_images(self.model, self.scheduler_config, n=n, seed=seed, **options)
-
-
-def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> LoadedModel:
-    """Load a run's model for sampling.
-
-    checkpoint: None = the final model/ if complete, else the newest complete
-    checkpoint; "final" = model/ only; "latest" = the newest complete
-    checkpoint; an int (or "checkpoint-<step>") = that checkpoint.
-    With EMA on, a checkpoint's averaged weights are used, as in the final model.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run folder")
-    folder, step = _pick_model_folder(run_dir, checkpoint)
-    model_dir = folder / MODEL_DIR
-    try:
-        meta = json.loads((model_dir / "genaug.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        raise RunError(f"{model_dir}: genaug.json is missing or unreadable") from None
-    try:
-        if meta.get("kind") == "text":
-            from genaug_core.models.text import load_text_model
-
-            model, tokenizer, meta = load_text_model(model_dir)
-            loaded = LoadedModel("text", model_dir, step, model, tokenizer=tokenizer, meta=meta)
-        else:
-            from genaug_core.models.image import load_image_model
-
-            unet, sched, meta = load_image_model(model_dir)
-            loaded = LoadedModel("image", model_dir, step, unet, scheduler_config=sched, meta=meta)
-        ema = folder / "ema.safetensors"
-        if step is not None and ema.exists():
-            from safetensors.torch import load_file
-
-            loaded.model.load_state_dict(load_file(ema), strict=False)
-    except GenAugError:
-        raise
-    except Exception as exc:  # a damaged file: say which run and why, not a traceback
-        raise RunError(f"{model_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
-    return loaded
-
-
-def _pick_model_folder(run_dir: Path, checkpoint: int | str | None) -> tuple[Path, int | None]:
+def pick_model_folder(run_dir: Path, checkpoint: int | str | None) -> tuple[Path, int | None]:
     """(folder holding model/, step or None for final)."""
     if isinstance(checkpoint, str) and checkpoint.isdigit():
         checkpoint = int(checkpoint)

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from genaug_core import runs, viz
+from genaug_core import kinds, runs, viz
+from genaug_core.config import read_run_config
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from genaug_core.train import selftrain as stm
-from genaug_core.train.loop import is_text_source
 from ui import state
 from ui.data import current_dataset, describe
 from ui.runs import render_progress, start_run
@@ -108,7 +108,7 @@ def live_panel() -> None:
         return
     by_id = {r.id: r for r in records}
     group = st.session_state.get("selftrain.group")
-    default = [r.id for r in records if group and runs.read_config(r.path).group == group] or [records[0].id]
+    default = [r.id for r in records if group and read_run_config(r.path).group == group] or [records[0].id]
     # labels without the state: the browser keeps a selection by its label, so a label that changed when a
     # run finished would silently empty the selection (and the curves)
     picked = st.multiselect("Runs to compare", list(by_id), default=default, key="selftrain.pick",
@@ -128,9 +128,8 @@ def live_panel() -> None:
                     st.toast("Queued: finished rounds are kept, the interrupted round continues")
                 except GenAugError as exc:
                     st.error(str(exc))
-    kinds = {rec.kind or ("text" if is_text_source(rec.dataset or "") else "image") for rec in chosen}
-    kind = "text" if kinds == {"text"} else "image"
-    loss_metric, diversity_metric = stm.headline_metrics(kind)
+    kind = kinds.for_run(chosen[0].path) or kinds.kinds_for("text")[0]  # its headline metrics are the defaults
+    loss_metric, diversity_metric = kind.headline
     series = {f"{rec.name or rec.id}": stm.round_records(rec.path) for rec in chosen}
     st.subheader("Collapse curves")
     options = list(viz.ROUND_METRICS)
@@ -148,17 +147,19 @@ def live_panel() -> None:
     st.subheader("Samples per round")
     gallery = st.selectbox("Run", [r.id for r in chosen], key="selftrain.gallery",
                            format_func=lambda i: by_id[i].name or i)
-    samples = runs.list_samples(by_id[gallery].path)
-    if not samples:
-        st.caption("Each round's samples appear here once the round has sampled.")
+    rounds = [int(r["round"]) for r in stm.round_records(by_id[gallery].path)]
+    if not rounds:
+        st.caption("Each round's kept samples appear here once the round has sampled and filtered.")
         return
-    steps = runs.read_config(by_id[gallery].path).train.steps
-    for tab, (_, path) in zip(st.tabs([f"round {s // steps}" for s, _ in samples]), samples, strict=True):
+    for tab, k in zip(st.tabs([f"round {k}" for k in rounds]), rounds, strict=True):
         with tab:
-            if path.suffix == ".png":
-                st.image(str(path))
+            items = stm.round_samples(by_id[gallery].path, k)
+            if items is None or len(items) == 0:
+                st.caption("The filters kept no samples in this round.")
+            elif isinstance(items, list):
+                st.code("\n".join(items), language=None)
             else:
-                st.code("\n".join(runs.read_text_samples(path)) or "(empty)", language=None)
+                st.image(viz.tile_images(items, 10, factor=max(1, 64 // items.shape[2])))  # >= 64 px an image
 
 
 live_panel()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from genaug_core import runs
+from genaug_core import kinds, runs
 from genaug_core.cli import main
-from genaug_core.config import RunConfig
+from genaug_core.config import RunConfig, read_run_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:diffusers.*")
 
@@ -82,7 +82,7 @@ def test_train_and_sample_text(tmp_path, capsys):
     # extending a finished run: --resume with more steps continues the count
     assert main(["train", "--run-dir", str(run_dir), "--resume", "--steps", "4", "--no-progress"]) == 0
     assert runs.read_status(run_dir)["step"] == 4
-    assert runs.read_config(run_dir).train.steps == 4
+    assert read_run_config(run_dir).train.steps == 4
 
 
 def test_train_queued_run_and_sample_images(tmp_path, capsys):
@@ -138,7 +138,7 @@ def test_kill_9_leaves_a_loadable_run_that_resumes(tmp_path):
             proc.kill()
     (rec,) = runs.list_runs(tmp_path / "runs")
     assert rec.state == "failed" and rec.checkpoints  # the process is gone; checkpoints survive
-    loaded = runs.load_run_model(run_dir)
+    loaded = kinds.load_run_model(run_dir)
     assert loaded.step == rec.checkpoints[-1]
     assert len(loaded.sample(2, max_new_tokens=5)) == 2
     step = loaded.step

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genaug_core import compare, runs
+from genaug_core.config import read_run_config
 from genaug_core.evaluate import read_evaluation, read_evaluation_details
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +150,7 @@ def test_compare_page_ablation_button_launches_a_group(runs_root):
         group = at.session_state["genaug.compare_group"]
         members = [s for s in compare.summarize_runs(runs.list_runs(runs_root)) if group and s.group == group]
         assert len(members) == 3
-        cfgs = [runs.read_config(r.path) for r in members]
+        cfgs = [read_run_config(r.path) for r in members]
         assert sorted(c.regularization.penalty_lambda for c in cfgs) == [0.0, 1e-4, 1e-3]
         assert {c.data.max_train_items for c in cfgs} == {100} and {c.train.steps for c in cfgs} == {10}
         assert sorted(at.session_state["compare.runs"]) == sorted(r.id for r in members)

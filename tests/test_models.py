@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from genaug_core import runs
 from genaug_core.config import ImageModelConfig, TextModelConfig
 from genaug_core.errors import ConfigError
 from genaug_core.models import image as im
@@ -140,5 +141,5 @@ def test_grid_and_png(tmp_path):
     images = np.zeros((5, 8, 8, 1), np.uint8)
     grid = im.make_grid(images, ncols=3)
     assert grid.shape == (2 * 9 + 1, 3 * 9 + 1, 1)
-    im.save_png(grid, tmp_path / "g.png", scale=2)
+    runs.write_png(tmp_path / "g.png", grid, scale=2)
     assert (tmp_path / "g.png").stat().st_size > 0

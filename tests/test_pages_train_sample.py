@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genaug_core import runs
+from genaug_core.config import read_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -94,7 +95,7 @@ def test_train_page_starts_a_run(runs_root):
     at.run()
     assert not at.exception and not at.error
     run_id = at.session_state["genaug.active_run"]
-    cfg = runs.read_config(runs_root / run_id)
+    cfg = read_run_config(runs_root / run_id)
     assert cfg.data.source == "digits" and cfg.train.steps == 10 and cfg.model.image.preset == "tiny"
     from genaug_core.train import jobs
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from genaug_core import runs
-from genaug_core.config import RunConfig
+from genaug_core import kinds, runs
+from genaug_core.config import RunConfig, read_run_config
 from genaug_core.errors import RunError
 
 
@@ -19,7 +19,7 @@ def _cfg(**train) -> RunConfig:
 def test_create_run_and_status(tmp_path):
     run = runs.create_run(_cfg(), root=tmp_path)
     assert runs.RUN_ID_RE.match(run.name)
-    assert runs.read_config(run) == _cfg()
+    assert read_run_config(run) == _cfg()
     status = runs.read_status(run)
     assert status["state"] == "queued" and status["total"] == 10
     runs.write_status(run, state="running", step=3)
@@ -98,7 +98,7 @@ def test_list_runs_survives_corrupt_folders(tmp_path):
     assert records[bad_status.name].state == "broken"
     assert records["20260101-000000-abcdef"].broken
     with pytest.raises(RunError, match="no complete model"):
-        runs.load_run_model(zero_ckpt)
+        kinds.load_run_model(zero_ckpt)
     assert runs.list_runs(tmp_path / "missing") == []
 
 

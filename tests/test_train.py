@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from genaug_core import runs
+from genaug_core import kinds, runs
 from genaug_core.augment.noise import item_norms
-from genaug_core.config import RunConfig, TrainConfig
+from genaug_core.config import RunConfig, TrainConfig, read_run_config
 from genaug_core.train import regularization as reg
 from genaug_core.train.data import ImageBatches, TextBatches, eval_windows
 from genaug_core.train.loop import lr_at, train
@@ -171,7 +171,7 @@ def image_cfg(**sections) -> RunConfig:
 
 def test_text_run_writes_the_run_folder(tmp_path):
     run = runs.create_run(text_cfg(), run_dir=tmp_path / "run")
-    assert train(runs.read_config(run), run, progress=False) == "done"
+    assert train(read_run_config(run), run, progress=False) == "done"
     status = runs.read_status(run)
     assert (status["state"], status["step"], status["total"], status["kind"]) == ("done", 3, 3, "text")
     train_recs = runs.read_metrics(run, "train")
@@ -182,11 +182,11 @@ def test_text_run_writes_the_run_folder(tmp_path):
     assert [s for s, _ in runs.list_checkpoints(run)] == [2, 3]  # keep_checkpoints = 2
     assert (run / "model" / "model.safetensors").exists() and (run / "log.txt").read_text()
     assert not list(run.rglob("*.bin")) and not list(run.rglob("*.pkl")) and not list(run.rglob("*.pt"))
-    loaded = runs.load_run_model(run)
+    loaded = kinds.load_run_model(run)
     assert loaded.kind == "text" and loaded.step is None
     samples = loaded.sample(3, seed=1, max_new_tokens=10)
     assert len(samples) == 3 and all(isinstance(s, str) for s in samples)
-    assert runs.load_run_model(run, checkpoint=2).step == 2
+    assert kinds.load_run_model(run, checkpoint=2).step == 2
     (rec,) = runs.list_runs(tmp_path)
     assert rec.state == "done" and rec.broken is None and rec.has_model and rec.checkpoints == [2, 3]
 
@@ -202,7 +202,7 @@ def test_image_run_with_penalty_noise_and_ema(tmp_path):
     assert all(r["penalty"] > 0 for r in recs) and "images_per_s" in recs[0]
     assert (run / "samples" / "step-0000003.png").exists()
     assert (run / "checkpoint-3" / "ema.safetensors").exists()
-    loaded = runs.load_run_model(run)
+    loaded = kinds.load_run_model(run)
     assert loaded.meta["class_names"] == [str(i) for i in range(10)]
     images = loaded.sample(4, seed=0, class_ids=7, steps=2)
     assert images.shape == (4, 8, 8, 1) and images.dtype == np.uint8
@@ -237,7 +237,7 @@ def test_stop_file_cancels_with_a_checkpoint(tmp_path):
     assert status["state"] == "cancelled" and status["step"] == 1
     assert [s for s, _ in runs.list_checkpoints(run)] == [1]
     assert not runs.stop_requested(run) and not (run / "model").exists()
-    assert runs.load_run_model(run).step == 1  # sampling works from the checkpoint
+    assert kinds.load_run_model(run).step == 1  # sampling works from the checkpoint
 
 
 def test_resume_continues_the_step_count(tmp_path):

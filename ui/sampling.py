@@ -6,14 +6,15 @@ import contextlib
 
 import streamlit as st
 
-from genaug_core import runs
+from genaug_core import kinds
+from genaug_core.config import read_run_config
 from genaug_core.train import jobs
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_model(run_path: str, checkpoint: str, signature: tuple) -> runs.LoadedModel:
+def load_model(run_path: str, checkpoint: str, signature: tuple) -> kinds.LoadedModel:
     """One loaded model per (run, checkpoint, folder state); the signature changes when files do."""
-    return runs.load_run_model(run_path, None if checkpoint == "latest" else checkpoint)
+    return kinds.load_run_model(run_path, None if checkpoint == "latest" else checkpoint)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the training set…")
@@ -23,7 +24,7 @@ def training_set(run_path: str) -> frozenset[str]:
     from genaug_core.data.preprocess import preprocess
     from genaug_core.metrics.text import normalise
 
-    cfg = runs.read_config(run_path)
+    cfg = read_run_config(run_path)
     ds, _ = preprocess(load_dataset(cfg.data), cfg.preprocess)
     return frozenset(normalise(t) for t in ds.train_texts())
 
@@ -41,6 +42,6 @@ def app_threads():
         torch.set_num_threads(before)
 
 
-def sample(model: runs.LoadedModel, n: int, seed: int, **options):
+def sample(model: kinds.LoadedModel, n: int, seed: int, **options):
     with app_threads():
         return model.sample(n=n, seed=seed, **options)

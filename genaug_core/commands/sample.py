@@ -37,8 +37,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from genaug_core import runs
     from genaug_core.errors import ConfigError
-    from genaug_core.runs import load_run_model
+    from genaug_core.kinds import load_run_model
 
     if args.num < 1 or args.num > 10_000:
         raise ConfigError(f"-n {args.num} is out of range; allowed: 1 to 10000")
@@ -61,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
                 print(line)
         return 0
 
-    from genaug_core.models.image import make_grid, save_png
-
     opts = {"class_ids": _class_id(args.class_id, loaded.meta.get("class_names") or [])}
     if args.steps:
         opts["steps"] = args.steps
@@ -72,12 +71,12 @@ def run(args: argparse.Namespace) -> int:
     scale = args.scale or max(1, 32 // images.shape[1])
     out = args.out or Path("samples.png")
     if out.suffix.lower() == ".png":
-        save_png(make_grid(images), out, scale)
+        loaded.model_kind.write_samples(out, images, scale=scale)
     else:
         out.mkdir(parents=True, exist_ok=True)
         for i, img in enumerate(images):
-            save_png(img, out / f"sample-{i:04d}.png", scale)
-        save_png(make_grid(images), out / "grid.png", scale)
+            runs.write_png(out / f"sample-{i:04d}.png", img, scale)
+        loaded.model_kind.write_samples(out / "grid", images, scale=scale)
     print(f"wrote {len(images)} images to {out}")
     return 0
 

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genaug_core.config import RunConfig, read_settings_file
+from genaug_core.config import RunConfig, read_run_config, read_settings_file
 from genaug_core.errors import ConfigError, GenAugError, RunError
 
 
@@ -125,7 +125,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
             raise ConfigError("--resume needs --run-dir")
         if args.config or args.dataset:
             raise ConfigError("--resume continues the run's own config; drop --config / --dataset")
-        cfg = runs.read_config(args.run_dir)
+        cfg = read_run_config(args.run_dir)
         extra = _overrides(args)
         bad = sorted((set(extra.get("train", {})) - _RESUMABLE) | set(extra.get("regularization", {})))
         if bad or args.preset:
@@ -137,7 +137,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
         new = RunConfig.from_dict(_merge(cfg.to_dict(), extra))
         return new, args.run_dir, True
     if args.run_dir and (args.run_dir / runs.CONFIG_FILE).exists() and not (args.config or args.dataset):
-        cfg = runs.read_config(args.run_dir)  # a run queued by the app's job runner
+        cfg = read_run_config(args.run_dir)  # a run queued by the app's job runner
         status = runs.read_status(args.run_dir)
         if status["state"] != "queued":
             raise RunError(f"{args.run_dir} is {status['state']}, not queued; use --resume to continue it")

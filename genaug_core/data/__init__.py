@@ -7,9 +7,13 @@ else is treated as a path to a file the user supplied.
 
 from __future__ import annotations
 
-from genaug_core.config import DataConfig
+from typing import TYPE_CHECKING
+
 from genaug_core.data.builtin import BUILTINS, load_builtin
 from genaug_core.data.containers import Dataset, ImageDataset, SkippedItem, Split, TextDataset, make_split
+
+if TYPE_CHECKING:
+    from genaug_core.config import DataConfig
 
 __all__ = [
     "BUILTINS",
@@ -18,6 +22,7 @@ __all__ = [
     "SkippedItem",
     "Split",
     "TextDataset",
+    "kind_of",
     "load_builtin",
     "load_dataset",
     "make_split",
@@ -36,3 +41,13 @@ def load_dataset(cfg: DataConfig) -> Dataset:
         ds.val_fraction, ds.seed = cfg.val_fraction, cfg.seed
     ds.max_train = cfg.max_train_items  # the split's training part is cut to this (validation stays whole)
     return ds
+
+
+def kind_of(source: str) -> str:
+    """"text" or "image": what a DataConfig.source holds (built-ins by their entry, files by extension)."""
+    from pathlib import Path
+
+    if source in BUILTINS:
+        return BUILTINS.get(source).kind
+    suffix = Path(source.split("::")[0]).suffix.lower()
+    return "text" if suffix in (".txt", ".csv", ".tsv", ".jsonl", ".json") else "image"

@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genaug_core.config import ImageModelConfig
 from genaug_core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
     from diffusers import DDPMScheduler, UNet2DModel
+
+    from genaug_core.kinds.ddpm import ImageModelConfig
 
 # preset name -> UNet shape. Attention sits only at the lowest resolution (cheap there).
 IMAGE_PRESETS: dict[str, dict[str, Any]] = {
@@ -260,13 +261,3 @@ def make_grid(images: np.ndarray, ncols: int = 0, pad: int = 1) -> np.ndarray:
     from genaug_core.viz import tile_images
 
     return tile_images(images, ncols or max(1, math.ceil(math.sqrt(len(images)))), pad=pad)
-
-
-def save_png(image: np.ndarray, path: str | Path, scale: int = 1) -> None:
-    """Write one uint8 (H, W, C) picture as PNG, optionally enlarged `scale` times (nearest)."""
-    from PIL import Image
-
-    if scale > 1:
-        image = image.repeat(scale, axis=0).repeat(scale, axis=1)
-    mode_image = image[..., 0] if image.shape[-1] == 1 else image
-    Image.fromarray(mode_image).save(path, format="PNG")

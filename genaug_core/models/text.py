@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genaug_core.config import TextModelConfig
 from genaug_core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
     from transformers import GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from genaug_core.kinds.gpt2 import TextModelConfig
 
 EOT = "<|endoftext|>"  # separates items and starts every sample (GPT-2's convention)
 PAD = "<pad>"  # never trained on; fills finished rows while sampling

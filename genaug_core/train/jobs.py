@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from genaug_core import runs
-from genaug_core.config import RunConfig
+from genaug_core.config import RunConfig, read_run_config
 from genaug_core.errors import RunError
 
 MAX_RUNS_ENV = "GENAUG_MAX_RUNS"
@@ -90,7 +90,7 @@ def _slot_holder(status: dict) -> bool:
 def _threads_of(run_dir: Path) -> int:
     """Torch threads a training child uses now (it reports them in status.json), at least 1."""
     try:
-        return max(1, int(runs.read_status(run_dir).get("threads") or runs.read_config(run_dir).train.threads))
+        return max(1, int(runs.read_status(run_dir).get("threads") or read_run_config(run_dir).train.threads))
     except (RunError, TypeError, ValueError):
         return 1
 

@@ -19,7 +19,6 @@ Everything the pages see goes through genaug_core.runs: status.json
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import signal
@@ -27,7 +26,6 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -71,20 +69,12 @@ def bf16_is_fast(device: str = "auto") -> bool:
     )
 
 
-def resolve_precision(setting: str, text: bool, device: str = "auto") -> str:
-    """TrainConfig.mixed_precision with "auto" decided: bf16 for text on bf16 hardware, else no."""
+def resolve_precision(setting: str, bf16_autocast: bool, device: str = "auto") -> str:
+    """TrainConfig.mixed_precision with "auto" decided: bf16 for a model kind that gains from it
+    (its `bf16_autocast`) on bf16 hardware, else no."""
     if setting != "auto":
         return setting
-    return "bf16" if text and bf16_is_fast(device) else "no"
-
-
-def is_text_source(source: str) -> bool:
-    """Is the dataset text? (built-ins by their registry entry; files by their extension)"""
-    from genaug_core.data import BUILTINS
-
-    if source in BUILTINS:
-        return BUILTINS.get(source).kind == "text"
-    return Path(source.split("::")[0]).suffix.lower() in (".txt", ".csv", ".tsv", ".jsonl", ".json")
+    return "bf16" if bf16_autocast and bf16_is_fast(device) else "no"
 
 
 def _allow_new_precision(precision: str) -> None:
@@ -130,44 +120,6 @@ def failure_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class RunLog:
-    """Lines to stdout and to log.txt (main process only; no duplicates when stdout already is log.txt)."""
-
-    def __init__(self, run_dir: Path, enabled: bool):
-        self.enabled = enabled
-        self.file = None
-        if enabled:
-            path = run_dir / runs.LOG_FILE
-            same = False
-            try:
-                same = os.path.samefile(f"/proc/self/fd/{sys.stdout.fileno()}", path)
-            except (OSError, ValueError, AttributeError):
-                pass
-            if not same:
-                self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in close()
-
-    def __call__(self, message: str) -> None:
-        if not self.enabled:
-            return
-        line = f"[{time.strftime('%H:%M:%S')}] {message}"
-        print(line, flush=True)
-        if self.file:
-            self.file.write(line + "\n")
-
-    def traceback(self) -> None:
-        if self.enabled:
-            text = traceback.format_exc()
-            if self.file:
-                self.file.write(text)
-                self.file.flush()
-            else:  # stdout is log.txt
-                print(text, flush=True)
-
-    def close(self) -> None:
-        if self.file:
-            self.file.close()
-
-
 def train(
     cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool | None = None,
     dataset=None, init_model_dir: str | Path | None = None,
@@ -192,7 +144,12 @@ def train(
     torch.set_num_threads(auto_threads(tc.threads, local_processes))
     # threads "auto" in a single process: follow the cores other work leaves free (cores.py)
     share = CoreShare(torch.get_num_threads()) if not tc.threads and local_processes == 1 else None
-    precision = resolve_precision(tc.mixed_precision, is_text_source(cfg.data.source), tc.device)
+    from genaug_core import kinds
+    from genaug_core.data import kind_of
+
+    # the model kind: the config's, or the default for the data (a self-training round passes its dataset)
+    kind = kinds.for_run_config(cfg, dataset.kind if dataset is not None else kind_of(cfg.data.source))
+    precision = resolve_precision(tc.mixed_precision, kind.bf16_autocast, tc.device)
     _allow_new_precision(precision)
     accelerator = Accelerator(
         cpu=tc.device == "cpu",
@@ -200,7 +157,7 @@ def train(
         dynamo_backend="inductor" if tc.compile else "no",
     )
     main = accelerator.is_main_process
-    log = RunLog(run_dir, main)
+    log = runs.RunLog(run_dir, main)
     if main:
         runs.write_status(
             run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None, total=tc.steps,
@@ -212,7 +169,8 @@ def train(
     if main and threading.current_thread() is threading.main_thread():
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_signal.update(hit=True))
     try:
-        return _train(cfg, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset, init_model_dir)
+        return _train(cfg, kind, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset,
+                      init_model_dir)  # fmt: skip
     except BaseException as exc:
         if main:
             log.traceback()
@@ -225,7 +183,7 @@ def train(
 
 
 def _train(
-    cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: RunLog, stop_signal: dict,
+    cfg: RunConfig, kind, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: runs.RunLog, stop_signal: dict,
     share: CoreShare | None, dataset=None, init_model_dir: str | Path | None = None,
 ) -> str:  # fmt: skip
     import torch
@@ -236,7 +194,6 @@ def _train(
     from genaug_core.train.data import step_seed
     from genaug_core.train.ema import EMA
     from genaug_core.train.regularization import penalized_parameters, weight_penalty
-    from genaug_core.train.tasks import make_task
 
     tc, reg = cfg.train, cfg.regularization
     main, rank, world = accelerator.is_main_process, accelerator.process_index, accelerator.num_processes
@@ -259,9 +216,9 @@ def _train(
             log("resume: no complete checkpoint yet, starting from step 0")
     torch.manual_seed(tc.seed)  # the initial weights
     start_from = ckpt / runs.MODEL_DIR if ckpt else (Path(init_model_dir) if init_model_dir else None)
-    task = make_task(cfg, ds, accelerator.device, rank, start_from)
+    task = kind.make_task(cfg, ds, accelerator.device, rank, start_from)
     model = task.model
-    tc = tc.resolved(task.kind)  # "auto" learning rate and batch size for this kind of model
+    tc = tc.resolved(kind)  # "auto" learning rate and batch size of this model kind
 
     # --- optimizer: AdamW, weight decay only on matrices (nanoGPT's two groups), fused -----------------
     optimizer = build_optimizer(model, tc, accelerator.device)
@@ -279,8 +236,8 @@ def _train(
 
     if main:
         (run_dir / runs.SAMPLES_DIR).mkdir(exist_ok=True)
-        runs.write_status(run_dir, kind=task.kind, step=step, total=tc.steps, processes=world)
-        log(f"run {run_dir.name}: {ds.name} ({task.kind}, {len(ds):,} items), {tc.steps} steps")
+        runs.write_status(run_dir, kind=kind.data, model_kind=kind.name, step=step, total=tc.steps, processes=world)
+        log(f"run {run_dir.name}: {ds.name} ({kind.data}, {len(ds):,} items), {kind.title}, {tc.steps} steps")
         log(
             f"on {world} x {accelerator.device}, {torch.get_num_threads()} threads each, "
             f"precision {accelerator.mixed_precision}"
@@ -289,9 +246,8 @@ def _train(
         if reg.penalty != "none" and reg.penalty_lambda > 0:
             log(f"regularization: {reg.penalty} penalty, lambda {reg.penalty_lambda:g}")
         if reg.noise_eps > 0:
-            target = "embeddings" if task.kind == "text" else "pixels"
             alpha = " (NEFTune alpha)" if reg.neftune else ""
-            log(f"regularization: {reg.noise_norm} ball noise on {target}, eps {reg.noise_eps:g}{alpha}")
+            log(f"regularization: {reg.noise_norm} ball noise on {kind.noise_target}, eps {reg.noise_eps:g}{alpha}")
         if cfg.augment.pipeline and cfg.augment.p > 0:
             log(f"augmentation: pipeline applied with probability {cfg.augment.p:g}")
 
@@ -303,7 +259,7 @@ def _train(
             metrics = task.evaluate(raw_model)
             if metrics:
                 runs.append_metrics(
-                    run_dir, {"step": at_step, "split": "val", **_round(metrics), "time": round(t_now, 3)}
+                    run_dir, {"step": at_step, "split": "val", **runs.scalars(metrics), "time": round(t_now, 3)}
                 )
                 log(
                     f"step {at_step}: val loss {metrics['loss']:.4f}"
@@ -371,11 +327,10 @@ def _train(
             speed = units_log / max(step_time, 1e-9)
             steps_per_s = (step - session_step0) / max(now - session_t0, 1e-9)
             rec: dict[str, Any] = {"step": step, "split": "train", "loss": sum(losses) / len(losses)}
-            if task.kind == "text":
-                rec["bpc"] = rec["loss"] / math.log(2) / task.chars_per_token
+            rec.update(task.train_record(rec["loss"]))
             rec.update(lr=lr, time=now - t_start, penalty=float(penalty.detach()))
-            rec[f"{task.unit}_per_s"] = speed
-            runs.append_metrics(run_dir, _round(rec))
+            rec[f"{kind.unit}_per_s"] = speed
+            runs.append_metrics(run_dir, runs.scalars(rec))
             eta = (tc.steps - step) / max(steps_per_s, 1e-9)
             runs.write_status(
                 run_dir, step=step, elapsed_s=round(now - t_start, 2), steps_per_s=round(steps_per_s, 3),
@@ -383,7 +338,7 @@ def _train(
             )  # fmt: skip
             bar.set_postfix(loss=f"{rec['loss']:.4f}", refresh=False)
             if bar.disable:
-                log(f"step {step}/{tc.steps}: loss {rec['loss']:.4f}, {speed:,.0f} {task.unit}/s, eta {eta:.0f}s")
+                log(f"step {step}/{tc.steps}: loss {rec['loss']:.4f}, {speed:,.0f} {kind.unit}/s, eta {eta:.0f}s")
             step_time, units_log, losses = 0.0, 0, []
 
         # --- 5. evaluate on real held-out data and write samples -------------------------------
@@ -438,16 +393,9 @@ def _train(
     return final_state
 
 
-def _round(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()}
-
-
 def _truncate_history(run_dir: Path, step: int) -> None:
     """On resume, drop metrics and samples written after the checkpoint (they will be produced again)."""
-    kept = [r for r in runs.read_metrics(run_dir) if int(r.get("step", 0)) <= step]
-    tmp = run_dir / f"{runs.TMP_PREFIX}{runs.METRICS_FILE}"
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-    os.replace(tmp, run_dir / runs.METRICS_FILE)
+    runs.keep_metrics(run_dir, lambda r: int(r.get("step", 0)) <= step)
     for s, path in runs.list_samples(run_dir):
         if s > step:
             path.unlink(missing_ok=True)

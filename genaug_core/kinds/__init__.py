@@ -1,0 +1,28 @@
+"""The registered model kinds: import this package to have them all.
+
+    from genaug_core import kinds
+    kinds.KINDS.names()                  # ["gpt2", "ddpm", ...]
+    kind = kinds.for_run_config(cfg, "text")
+    loaded = kinds.load_run_model(run_dir)
+
+One import line per kind below registers it (genaug_core/kinds/base.py says what a kind is).
+"""
+
+from genaug_core.kinds import ddpm, gpt2  # noqa: E402,F401,I001 - one line per kind: importing registers it
+from genaug_core.kinds.base import (
+    KINDS,
+    LoadedModel,
+    ModelKind,
+    for_run,
+    for_run_config,
+    get_kind,
+    kinds_for,
+    load_run_model,
+    register_kind,
+    resolve,
+)
+
+__all__ = [
+    "KINDS", "LoadedModel", "ModelKind", "for_run", "for_run_config", "get_kind", "kinds_for", "load_run_model",
+    "register_kind", "resolve",
+]  # fmt: skip

@@ -1,0 +1,219 @@
+"""What a model kind is, the registry of kinds, and loading a run's model by its kind.
+
+A model kind is one registered object (the timm `register_model` pattern, like the augmenter
+registry): the data it takes, its config section and presets, its Task for the training loop,
+how it saves, loads and samples, how self-training sampling and filters work for it, and its
+headline metrics. Everything outside the kind modules asks the run's kind instead of asking
+"text or image?":
+
+    kind = kinds.for_run_config(cfg, data_kind)   # "auto" -> the default kind of that data
+    task = kind.make_task(cfg, ds, device, rank, resume_dir)
+    loaded = kinds.load_run_model(run_dir)         # LoadedModel; loaded.sample(n=16, seed=0)
+
+Adding a kind is one new module that subclasses TextKind or ImageKind (families.py: what
+all kinds of one data type share, such as how samples are scored) and calls `register_kind`,
+plus its import line in genaug_core/kinds/__init__.py. Its tests come from the registry walk
+in tests/test_kinds.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+from genaug_core import runs
+from genaug_core.errors import ConfigError, GenAugError, RunError
+from genaug_core.registry import Registry
+
+META_FILE = "genaug.json"  # written by every kind beside its save_pretrained files: {"kind": ..., "model_kind": ...}
+
+
+class ModelKind:
+    """Base of every model kind; a subclass fills the fields and the methods below."""
+
+    name: str = ""  # registry key, recorded in run folders and genaug.json (e.g. "gpt2")
+    title: str = ""  # shown in the app (e.g. "GPT-2 (transformers)")
+    data: str = ""  # the dataset kind it trains on: "text" or "image"
+    default_for_data: bool = False  # the kind that model.kind = "auto" picks for its data
+    section: str = ""  # its settings table in a run config, [model.<section>] (GPT-2's is "text", DDPM's "image")
+    settings: type = type(None)  # the frozen dataclass of that table
+    unit: str = ""  # what the training speed counts: "tokens" or "images"
+    noise_target: str = ""  # where the L1/L2-ball input noise goes: "embeddings" or "pixels"
+    lr: float = 1e-3  # the "auto" peak learning rate
+    batch_size: int = 64  # the "auto" batch size
+    bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
+    val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")
+    headline: tuple[str, str] = ("val_loss", "")  # (held-out quality, diversity) of collapse curves and lessons
+    better: dict[str, str] = {}  # metric -> "lower" or "higher", for tables and verdicts
+
+    # --- settings ------------------------------------------------------------------------
+    def presets(self) -> tuple[str, ...]:
+        """The preset names of its settings' `preset` field (its Literal choices), in order."""
+        hint = typing.get_type_hints(self.settings).get("preset")
+        return tuple(typing.get_args(hint)) if hint is not None else ()
+
+    def settings_of(self, cfg) -> Any:
+        """This kind's section of a RunConfig (cfg.model.<section>)."""
+        return getattr(cfg.model, self.section)
+
+    def check_noise_target(self, cfg) -> None:
+        """RegularizationConfig.noise_target must be auto or where this kind puts its input noise."""
+        target = cfg.regularization.noise_target
+        if target not in ("auto", self.noise_target) and cfg.regularization.noise_eps > 0:
+            raise ConfigError(
+                f"RegularizationConfig.noise_target = {target!r} does not fit {self.data} data; "
+                f"use 'auto' or {self.noise_target!r}"
+            )
+
+    def describe_settings(self, cfg) -> str:
+        return f"{self.title}, preset {getattr(self.settings_of(cfg), 'preset', '-')}"
+
+    # --- training, saving, loading, sampling (each kind implements these) -------------------
+    def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None):
+        """The loop's Task: .model, .loss(model, step), .evaluate(model), .write_samples(...),
+        .save(model, folder), .describe(), .train_record(loss) (see genaug_core/train/loop.py)."""
+        raise NotImplementedError
+
+    def load(self, model_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        """(model in eval mode, extras for sampling such as a tokenizer, genaug meta) from a saved folder."""
+        raise NotImplementedError
+
+    def sample(self, loaded: LoadedModel, n: int, seed: int, **options: Any):
+        """n samples (list[str] for text, uint8 (n, H, W, C) for images)."""
+        raise NotImplementedError
+
+
+KINDS: Registry[ModelKind] = Registry("model kind")
+
+
+def register_kind(cls: type[ModelKind]) -> type[ModelKind]:
+    """Class decorator: register one instance of a ModelKind subclass under its `name`."""
+    KINDS.add(cls.name, cls())
+    return cls
+
+
+def get_kind(name: str) -> ModelKind:
+    return KINDS.get(name)
+
+
+def kinds_for(data: str) -> list[ModelKind]:
+    """The kinds that train on this data kind ("text" or "image"), the default first."""
+    found = [k for _, k in KINDS.items() if k.data == data]
+    return sorted(found, key=lambda k: not k.default_for_data)
+
+
+def resolve(name: str, data: str) -> ModelKind:
+    """ModelConfig.kind for data of this kind: "auto" = the default kind; a named kind must fit the data."""
+    if name == "auto":
+        found = kinds_for(data)
+        if not found:
+            raise ConfigError(f"no model kind trains on {data!r} data; known kinds: {', '.join(KINDS.names())}")
+        return found[0]
+    kind = KINDS.get(name)
+    if kind.data != data:
+        fitting = ", ".join(k.name for k in kinds_for(data)) or "none"
+        raise ConfigError(
+            f"model.kind = {name!r} trains on {kind.data} data, but this dataset is {data}; for {data} use: {fitting}"
+        )
+    return kind
+
+
+def for_run_config(cfg, data: str) -> ModelKind:
+    """The kind a RunConfig trains, for a dataset of kind `data`."""
+    return resolve(cfg.model.kind, data)
+
+
+def for_run(run_dir: str | Path) -> ModelKind | None:
+    """The kind a run folder trains (status.json's model_kind, else its data kind's default), or None."""
+    status = runs.read_status(run_dir)
+    name, data = status.get("model_kind"), status.get("kind")
+    if isinstance(name, str) and name in KINDS:
+        return KINDS.get(name)
+    if isinstance(data, str) and kinds_for(data):
+        return kinds_for(data)[0]
+    return None
+
+
+# --- a run's model, loaded to sample -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A run's model ready to sample, and the kind that knows how."""
+
+    model_kind: ModelKind
+    source: Path  # the folder it was loaded from
+    step: int | None  # the checkpoint's step, or None for the final model
+    model: Any
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. tokenizer, scheduler_config
+    meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # genaug.json
+
+    @property
+    def kind(self) -> str:
+        """The data kind of the samples: "text" or "image"."""
+        return self.model_kind.data
+
+    @property
+    def tokenizer(self):
+        return self.extras.get("tokenizer")
+
+    @property
+    def scheduler_config(self) -> dict[str, Any] | None:
+        return self.extras.get("scheduler_config")
+
+    def sample(self, n: int = 16, seed: int = 0, **options: Any):
+        """Text: list[str]; images: uint8 (n, H, W, C). Options are the kind's (see its sample method)."""
+        return self.model_kind.sample(self, n=n, seed=seed, **options)
+
+
+def read_meta(model_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((model_dir / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        raise RunError(f"{model_dir}: {META_FILE} is missing or unreadable") from None
+    if not isinstance(meta, dict):
+        raise RunError(f"{model_dir}: {META_FILE} is not a table")
+    return meta
+
+
+def kind_of_meta(meta: dict[str, Any], where: Path) -> ModelKind:
+    """The kind that saved a model folder: genaug.json's model_kind, else (older runs) its data kind's default."""
+    name = meta.get("model_kind")
+    if isinstance(name, str) and name in KINDS:
+        return KINDS.get(name)
+    data = meta.get("kind")
+    if isinstance(data, str) and kinds_for(data):
+        return kinds_for(data)[0]
+    raise RunError(f"{where}: {META_FILE} names no known model kind (known: {', '.join(KINDS.names())})")
+
+
+def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> LoadedModel:
+    """Load a run's model for sampling.
+
+    checkpoint: None = the final model/ if complete, else the newest complete
+    checkpoint; "final" = model/ only; "latest" = the newest complete
+    checkpoint; an int (or "checkpoint-<step>") = that checkpoint.
+    With EMA on, a checkpoint's averaged weights are used, as in the final model.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run folder")
+    folder, step = runs.pick_model_folder(run_dir, checkpoint)
+    model_dir = folder / runs.MODEL_DIR
+    kind = kind_of_meta(read_meta(model_dir), model_dir)
+    try:
+        model, extras, meta = kind.load(model_dir)
+        loaded = LoadedModel(kind, model_dir, step, model, extras=extras, meta=meta)
+        ema = folder / "ema.safetensors"
+        if step is not None and ema.exists():
+            from safetensors.torch import load_file
+
+            loaded.model.load_state_dict(load_file(ema), strict=False)
+    except GenAugError:
+        raise
+    except Exception as exc:  # a damaged file: say which run and why, not a traceback
+        raise RunError(f"{model_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
+    return loaded
