@@ -344,3 +344,18 @@ def read_run_config(run_dir: str | Path) -> RunConfig:
         return RunConfig.from_dict(data)
     except ConfigError as exc:
         raise RunError(f"{Path(run_dir) / runs.CONFIG_FILE}: invalid config ({exc})") from None
+
+
+WHOLE_TABLES = ("params", "pipeline")  # free-form tables an override replaces whole (dataset kwargs, a pipeline)
+
+
+def merge_settings(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` (a RunConfig.to_dict()) with `extra`'s settings on top, table by table; the free-form
+    tables in WHOLE_TABLES are replaced, not merged, so an override never keeps stale keys of them."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in WHOLE_TABLES:
+            out[key] = merge_settings(out[key], value)
+        else:
+            out[key] = value
+    return out

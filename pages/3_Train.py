@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from genaug_core import runs
+from genaug_core import kinds, runs
+from genaug_core.config import RegularizationConfig, TrainConfig
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from ui import state
@@ -25,49 +26,57 @@ render_sidebar()
 ds = current_dataset()
 spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
 pipeline = st.session_state.get(state.PIPELINE) or {}
-text = ds.kind == "text"
 n_steps = len(pipeline.get("steps", [])) if pipeline.get("kind") == ds.kind else 0
 st.markdown(f"Dataset **{describe(ds)}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "
             "(set them on the Data and Augment pages)")
+
+kind = st.selectbox("Model", kinds.kinds_for(ds.kind), format_func=lambda k: k.title, key="train.kind",
+                    help="The model kinds that train on this kind of data (genaug_core/kinds/); the first is the default.")
 
 with st.form("train.form"):
     c1, c2, c3 = st.columns(3)
     with c1:
         st.subheader("Model and schedule")
         name = st.text_input("Run name (optional)", key="train.name", max_chars=100)
-        presets = ["tiny", "small", "medium"] if text else ["auto", "tiny", "small", "medium"]
-        preset = st.selectbox("Model size", presets, index=1 if text else 0, key="train.preset",
-                              help="GPT-2 'small' is 4 layers of width 128 (~0.8M parameters); "
-                                   "image 'auto' fits the UNet to the image size.")
-        steps = st.number_input("Training steps", 10, 100_000, 1000, step=100, key="train.steps")
-        batch = st.number_input("Batch size (0 = preset default)", 0, 1024, 0, key="train.batch")
-        lr = st.number_input("Learning rate", 1e-5, 1e-1, 1e-3, format="%.5f", key="train.lr")
+        presets = kind.presets()
+        preset = st.selectbox("Model size", presets, index=presets.index(kind.settings().preset),
+                              key="train.preset", help=kind.settings.__doc__)
+        tc = TrainConfig()
+        steps = st.number_input("Training steps", 1, None, tc.steps, step=100, key="train.steps")
+        batch = st.number_input(f"Batch size (0 = the model's: {kind.batch_size})", 0, None, tc.batch_size,
+                                key="train.batch")
+        lr = st.number_input(f"Learning rate (0 = the model's: {kind.lr:g})", 0.0, 1.0, tc.lr, format="%.5f",
+                             key="train.lr")
     with c2:
         st.subheader("L1/L2 regularization")
         penalty = st.radio("Weight penalty", ["none", "l1", "l2"], horizontal=True, key="train.penalty")
         st.caption("Adds λ·Σ|w| (L1: pushes weights to exactly zero) or λ·Σw² (L2: keeps all weights small) to the loss.")
-        lam = st.number_input("Penalty strength λ", 0.0, 1.0, 1e-5, format="%.6f", key="train.lambda")
-        eps = st.number_input("Input noise radius ε (0 = off)", 0.0, 100.0, 0.0, format="%.3f", key="train.eps")
+        reg = RegularizationConfig()
+        lam = st.number_input("Penalty strength λ", 0.0, 1.0, reg.penalty_lambda, format="%.6f", key="train.lambda")
+        eps = st.number_input("Input noise radius ε (0 = off)", 0.0, None, reg.noise_eps, format="%.3f",
+                              key="train.eps")
         norm = st.radio("Noise ball", ["l2", "l1", "linf"], horizontal=True, key="train.norm")
-        st.caption("Every training input is moved by random noise of norm at most ε: "
-                    + ("on the token embeddings." if text else "on the pixels, scaled to [-1, 1]."))
-        neftune = st.checkbox("NEFTune scaling (ε is α, radius α/√(L·d))", key="train.neftune", disabled=not text)
+        st.caption(f"Every training input is moved by random noise of norm at most ε, on the {kind.noise_target}"
+                   + (" (pixels scaled to [-1, 1])." if kind.noise_target == "pixels" else "."))
+        neftune = st.checkbox("NEFTune scaling (ε is α, radius α/√(L·d))", key="train.neftune",
+                              disabled=kind.noise_target != "embeddings")
     with c3:
         st.subheader("Augmentation")
         p = st.slider("Share of items augmented on the fly", 0.0, 1.0, 0.5 if n_steps else 0.0, 0.05,
                       key="train.p", disabled=not n_steps)
         st.caption("Each item drawn for a batch goes through the pipeline with this probability; "
                    "the validation data is never augmented.")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 1337, key="train.seed")
+        seed = st.number_input("Seed", 0, 2**32 - 1, tc.seed, key="train.seed")
     started = st.form_submit_button("Start training", type="primary")
 
 if started:
     overrides = {
         "name": name,
-        "model": {"text" if text else "image": {"preset": preset}},
+        "model": {"kind": kind.name, kind.section: {"preset": preset}},
         "train": {"steps": int(steps), "batch_size": int(batch), "lr": float(lr), "seed": int(seed)},
         "regularization": {"penalty": penalty, "penalty_lambda": float(lam) if penalty != "none" else 0.0,
-                           "noise_eps": float(eps), "noise_norm": norm, "neftune": bool(neftune and text)},
+                           "noise_eps": float(eps), "noise_norm": norm,
+                           "neftune": bool(neftune and kind.noise_target == "embeddings")},
         "augment": {"pipeline": pipeline if n_steps else {}, "p": float(p) if n_steps else 0.0},
     }
     start_run(spec, ds, overrides)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from genaug_core import ablation, compare, runs
+from genaug_core import ablation, compare, kinds, runs
 from genaug_core.config import RunConfig
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
@@ -36,7 +36,10 @@ with st.expander(f"One-click ablation on **{describe(ds)}**", expanded=not runs.
                                 key=f"compare.values.{kind}",
                                 help="augmentation: share of items augmented (0 = off); penalty: λ; noise: ε")
     norm = c2.radio("Penalty", ["l2", "l1"], horizontal=True, key="compare.norm", disabled=kind != "penalty")
-    preset = c3.selectbox("Model size", ["tiny", "small"], index=1, key="compare.preset")
+    model_kind = kinds.kinds_for(ds.kind)[0]  # ablations train the data's default kind
+    presets = model_kind.presets()
+    preset = c3.selectbox("Model size", presets, index=presets.index(model_kind.settings().preset),
+                          key="compare.preset")
     if kind == "augmentation" and not has_pipeline:
         st.info("An augmentation ablation needs a pipeline: build one on the Augment page first.")
     if st.button("Run ablation", type="primary", key="compare.ablate", disabled=kind == "augmentation" and not has_pipeline):
@@ -46,7 +49,7 @@ with st.expander(f"One-click ablation on **{describe(ds)}**", expanded=not runs.
             st.error(f"Values must be numbers separated by commas, got {values_text!r}")
             st.stop()
         overrides = {
-            "model": {ds.kind: {"preset": preset}},
+            "model": {model_kind.section: {"preset": preset}},
             "train": {"steps": int(steps)},
             "regularization": {"penalty": norm if kind == "penalty" else "none"},
             "augment": {"pipeline": pipeline if has_pipeline else {}, "p": 0.5 if has_pipeline else 0.0},

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from genaug_core.config import RunConfig, read_run_config, read_settings_file
+from genaug_core.config import RunConfig, merge_settings, read_run_config, read_settings_file
 from genaug_core.errors import ConfigError, GenAugError, RunError
 
 
@@ -37,7 +37,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--name", help="a display name for the run list")
     ov = parser.add_argument_group("overrides of the config")
     ov.add_argument("--steps", type=int, help="total optimizer steps")
-    ov.add_argument("--preset", help="model preset: tiny, small, medium (images also: auto)")
+    ov.add_argument("--model", help="model kind: auto (the data's default), gpt2, char_lstm (text) or ddpm (images)")
+    ov.add_argument("--preset", help="the model kind's preset, e.g. tiny, small, medium (DDPM also: auto)")
     ov.add_argument("--batch-size", type=int)
     ov.add_argument("--lr", type=float, help="peak learning rate")
     ov.add_argument("--seed", type=int)
@@ -78,13 +79,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def build_config(args: argparse.Namespace) -> RunConfig:
     """The RunConfig from --config / --dataset plus overrides (validated)."""
     if args.config and args.dataset:
@@ -103,16 +97,20 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         cfg = RunConfig.from_dict({"data": {"source": args.dataset}})
     else:
         raise ConfigError("say what to train: --config FILE, --dataset NAME, or --run-dir of a queued run")
-    data = _merge(cfg.to_dict(), _overrides(args))
+    data = merge_settings(cfg.to_dict(), _overrides(args))
     if args.name is not None:
         data["name"] = args.name
+    if args.model:
+        data["model"]["kind"] = args.model
     if args.preset:
-        text_presets, image_presets = ("tiny", "small", "medium"), ("auto", "tiny", "small", "medium")
-        if args.preset not in image_presets:
-            raise ConfigError(f"--preset {args.preset!r} is not known; choose one of: {', '.join(image_presets)}")
-        if args.preset in text_presets:
-            data["model"]["text"]["preset"] = args.preset
-        data["model"]["image"]["preset"] = args.preset
+        from genaug_core import kinds
+        from genaug_core.data import kind_of
+
+        kind = kinds.resolve(data["model"]["kind"], kind_of(data["data"]["source"]))
+        if args.preset not in kind.presets():
+            raise ConfigError(f"--preset {args.preset!r} is not a {kind.name} preset; choose one of: "
+                              + ", ".join(kind.presets()))
+        data["model"][kind.section]["preset"] = args.preset
     return RunConfig.from_dict(data)
 
 
@@ -134,7 +132,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
         state, _ = runs.effective_state(status)
         if state == "running":
             raise RunError(f"{args.run_dir} is still running (pid {status.get('pid')}); cancel it first")
-        new = RunConfig.from_dict(_merge(cfg.to_dict(), extra))
+        new = RunConfig.from_dict(merge_settings(cfg.to_dict(), extra))
         return new, args.run_dir, True
     if args.run_dir and (args.run_dir / runs.CONFIG_FILE).exists() and not (args.config or args.dataset):
         cfg = read_run_config(args.run_dir)  # a run queued by the app's job runner

@@ -219,8 +219,12 @@ def generate(
     seed: int = 0,
     stop_at_newline: bool = False,
     progress: bool = False,
+    next_logits=None,
 ) -> list[str]:
     """Sample n continuations of `prompt` (without the prompt), nanoGPT style.
+
+    next_logits(model, idx) -> (n, vocab) is how a non-GPT-2 model (another text kind) gives the
+    logits of the next token for the token ids idx (n, t); default: GPT-2 on the last n_positions.
 
     Every sample starts after <|endoftext|> + prompt and ends at a stop token
     or after max_new_tokens. Longer than the context: the window slides (the
@@ -236,7 +240,12 @@ def generate(
             f"temperature must be >= 0, top_k >= 0 and 0 < top_p <= 1; got {temperature}, {top_k}, {top_p}"
         )
     device = next(model.parameters()).device
-    block_size = model.config.n_positions
+    if next_logits is None:
+        block_size = model.config.n_positions
+
+        def next_logits(model, idx):
+            return model(idx[:, -block_size:], use_cache=False).logits[:, -1, :]
+
     gen = torch.Generator(device="cpu").manual_seed(seed)
     prompt_ids = [tokenizer.eos_token_id, *tokenizer(prompt, add_special_tokens=False)["input_ids"]]
     idx = torch.tensor([prompt_ids] * n, dtype=torch.long, device=device)  # (n, t0)
@@ -252,7 +261,7 @@ def generate(
         steps = tqdm(steps, desc="sampling", unit="tok")
     with torch.no_grad():
         for _ in steps:
-            logits = model(idx[:, -block_size:], use_cache=False).logits[:, -1, :].float()  # (n, vocab)
+            logits = next_logits(model, idx).float()  # (n, vocab)
             logits[:, banned] = -float("inf")
             if temperature == 0:
                 nxt = logits.argmax(dim=-1, keepdim=True)  # (n, 1)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from genaug_core.config import DataConfig, PreprocessConfig, RunConfig
+from genaug_core.config import DataConfig, PreprocessConfig, RunConfig, merge_settings
 from genaug_core.data import BUILTINS, Dataset
 from genaug_core.data.export import images_to_npz, text_to_jsonl
 
@@ -40,16 +40,6 @@ def stage_dataset(ds: Dataset) -> Path:
     return path
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("params", "pipeline"):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def run_config_for(spec: dict[str, Any], ds: Dataset, overrides: dict[str, Any] | None = None) -> RunConfig:
     """The RunConfig for dataset `ds` (loaded as `spec` says) with the page's settings in `overrides`.
 
@@ -65,4 +55,4 @@ def run_config_for(spec: dict[str, Any], ds: Dataset, overrides: dict[str, Any] 
         data = DataConfig(source=str(stage_dataset(ds)), **split)
         preprocess = PreprocessConfig(normalize_whitespace=False)
     base = RunConfig(data=data, preprocess=preprocess).to_dict()
-    return RunConfig.from_dict(_merge(base, overrides or {}))
+    return RunConfig.from_dict(merge_settings(base, overrides or {}))
