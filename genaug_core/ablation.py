@@ -19,15 +19,17 @@ import secrets
 import time
 from collections.abc import Sequence
 
+from genaug_core import kinds
 from genaug_core.config import RunConfig
 from genaug_core.errors import ConfigError
+from genaug_core.kinds import families
 
 KINDS = ("augmentation", "penalty", "noise")
 MIN_RUNS, MAX_RUNS = 2, 5
 
 # default values per kind (noise: per data kind, in model units: pixels in [-1, 1]; NEFTune alpha for text)
 DEFAULT_PENALTY = (0.0, 1e-5, 1e-4, 1e-3)
-DEFAULT_NOISE = {"image": (0.0, 0.5, 1.0, 2.0), "text": (0.0, 5.0, 10.0, 15.0)}
+DEFAULT_NOISE = {family.data: family.noise_sweep for family in (families.TextKind, families.ImageKind)}
 
 
 def new_group_id(kind: str) -> str:
@@ -98,8 +100,8 @@ def ablation_configs(
             what = f"{penalty.upper()} penalty λ={v:g}" if v > 0 else "no weight penalty"
         else:
             reg = base.regularization.replace(noise_eps=v)
-            if data_kind == "text" and not base.regularization.neftune:
-                reg = reg.replace(neftune=True, noise_norm="linf")
+            if not base.regularization.neftune:  # the data kind's usual form of input noise (NEFTune for text)
+                reg = reg.replace(**kinds.kinds_for(data_kind)[0].noise_settings)
             cfg = base.replace(regularization=reg)
             what = f"input noise ε={v:g} ({reg.noise_norm})" if v > 0 else "no input noise"
         out.append(cfg.replace(name=f"ablation: {what}{size}"))

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from genaug_core import runs
+from genaug_core import kinds, runs
 
 # settings that say nothing about the experiment: the display name and what the job runner set
 IGNORED_SETTINGS = frozenset({"name", "group", "train.threads"})
@@ -44,28 +44,6 @@ KEY_SETTINGS = (
 
 # headline metrics per data kind: (key, label, True if higher is better, False if lower, None if a trade-off:
 # a model that writes noise is "most novel" and "most diverse", so no run is crowned there)
-HEADLINE_METRICS: dict[str, list[tuple[str, str, bool | None]]] = {
-    "text": [
-        ("val_bpc", "held-out bits per character", False),
-        ("novelty", "novelty (share not in training)", None),
-        ("memorised_share", "memorised share (edit distance < 0.1)", False),
-        ("nn_distance_mean", "mean distance to nearest training item", None),
-        ("distinct_2", "distinct-2 (higher = more diverse)", None),
-        ("self_bleu", "self-BLEU (lower = more diverse)", None),
-        ("length_w1", "length distance to real text", False),
-    ],
-    "image": [
-        ("val_loss", "held-out denoising loss", False),
-        ("fd", "Fréchet distance (learnt features)", False),
-        ("kid", "KID", False),
-        ("precision", "precision", True),
-        ("recall", "recall", True),
-        ("memorised_share_pixel", "memorised share (1/3 rule, pixels)", False),
-        ("class_kl_to_real", "class KL to real balance", False),
-    ],
-}
-
-
 @dataclasses.dataclass
 class RunSummary:
     """What the Compare page knows about one run folder."""
@@ -169,7 +147,9 @@ def groups(summaries: Iterable[RunSummary]) -> dict[str, list[RunSummary]]:
 
 
 def headline(kind: str | None) -> list[tuple[str, str, bool | None]]:
-    return HEADLINE_METRICS.get(kind or "", [])
+    """(metric, label, higher is better / None) of runs of a data kind ("text", "image"): its family's."""
+    found = kinds.kinds_for(kind) if kind else []
+    return list(found[0].metrics) if found else []
 
 
 def _setting_value(config: dict[str, Any] | None, key: str) -> Any:
@@ -194,8 +174,8 @@ def comparison_rows(summaries: list[RunSummary]) -> tuple[list[dict[str, Any]], 
     differing = differing_settings([s.config for s in summaries])
     first = [k for k in KEY_SETTINGS if k in differing] + sorted(differing - set(KEY_SETTINGS))
     rest = [k for k in KEY_SETTINGS if k not in differing]
-    kinds = [k for k in ("text", "image") if any(s.kind == k for s in summaries)]
-    metric_keys = [m for kind in kinds for m, _, _ in headline(kind)]
+    data_kinds = sorted({s.kind for s in summaries if s.kind})
+    metric_keys = [m for kind in data_kinds for m, _, _ in headline(kind)]
     rows = []
     for s in summaries:  # columns: who, the settings that differ, the scores, the other key settings
         row: dict[str, Any] = {"run": s.id, "name": s.name, "state": s.state, "dataset": s.dataset}
@@ -233,8 +213,10 @@ def metric_series(summaries: list[RunSummary], key: str) -> dict[str, float]:
 
 
 def curve_metric(summaries: list[RunSummary]) -> str:
-    """bpc when any chosen run is text (it is comparable across tokenizers), else loss."""
-    return "bpc" if any(s.kind == "text" for s in summaries) else "loss"
+    """The validation-curve metric of the chosen runs' kinds: bpc when any has it (bits per character is
+    comparable across tokenizers), else loss."""
+    metrics = {k.val_metric for s in summaries for k in kinds.kinds_for(s.kind or "")[:1]}
+    return "bpc" if "bpc" in metrics else "loss"
 
 
 def latest_samples(summary: RunSummary) -> tuple[int, Path] | None:

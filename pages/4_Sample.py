@@ -13,6 +13,7 @@ from ui import state
 from ui.runs import run_label
 from ui.sampling import load_model, sample, training_set
 from ui.sidebar import render_sidebar
+from ui.widgets import param_widget
 
 st.set_page_config(page_title="Sample · GenAug Studio", page_icon=":material/auto_awesome:", layout="wide")
 st.title("Sample")
@@ -37,29 +38,23 @@ except GenAugError as exc:
     st.stop()
 
 result_key = f"sample.result.{rec.id}.{checkpoint}"
+kind = model.model_kind
 with st.form("sample.form"):
-    cols = st.columns(4)
-    n = cols[0].number_input("How many", 1, 256, 32 if model.kind == "text" else 64, key="sample.n")
+    cols = st.columns(2)
+    n = cols[0].number_input("How many", 1, 256, kind.sample_count, key="sample.n")
     seed = cols[1].number_input("Seed", 0, 2**31 - 1, 0, key="sample.seed")
-    if model.kind == "text":
-        prompt = cols[2].text_input("Prompt (optional)", key="sample.prompt", max_chars=200)
-        max_len = cols[3].number_input("Max length (tokens)", 1, 1000, 64, key="sample.max_len")
-        c = st.columns(3)
-        temperature = c[0].slider("Temperature", 0.0, 2.0, 1.0, 0.05, key="sample.temperature",
-                                  help="Below 1: safer, more repetitive. Above 1: more surprising, more mistakes.")
-        top_k = c[1].number_input("Top-k (0 = off)", 0, 1000, 0, key="sample.top_k")
-        top_p = c[2].slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="sample.top_p")
-        options = dict(prompt=prompt, max_new_tokens=int(max_len), temperature=temperature, top_k=int(top_k), top_p=top_p)
-    else:
-        steps = cols[2].number_input("Denoising steps", 1, 1000, int(model.meta.get("sample_steps", 25)), key="sample.steps")
-        sampler = cols[3].selectbox("Sampler", ["ddim", "dpm"], key="sample.sampler",
-                                    format_func={"ddim": "DDIM", "dpm": "DPM-Solver++"}.get)
-        names = list(model.meta.get("class_names") or [])
+    defaults = kind.sample_defaults(model)
+    cols = st.columns(len(kind.sample_options))
+    options = {}
+    for col, spec in zip(cols, kind.sample_options, strict=True):  # widgets drawn from the kind's option specs
+        with col:
+            options[spec.name] = param_widget(spec, defaults.get(spec.name, spec.default), key=f"sample.{spec.name}")
+    names = kind.class_names(model)
+    if names:
         every, uncond = "every class in turn", "no class (unconditional)"
-        cls = st.selectbox("Class", [every, uncond, *names], key="sample.class") if names else uncond
-        class_ids = {every: [i % len(names) for i in range(int(n))] if names else None, uncond: None}.get(
+        cls = st.selectbox("Class", [every, uncond, *names], key="sample.class")
+        options["class_ids"] = {every: [i % len(names) for i in range(int(n))], uncond: None}.get(
             cls, names.index(cls) if cls in names else None)
-        options = dict(steps=int(steps), sampler=sampler, class_ids=class_ids)
     go = st.form_submit_button("Sample", type="primary", key="sample.go")
 
 if go:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genaug_core import compare, runs, viz
+from genaug_core import compare, kinds, runs, viz
 from genaug_core.compare import RunSummary
 
 DIFF_STYLE = "background-color: #fff3c4"
@@ -45,8 +45,8 @@ def render_curves(chosen: list[RunSummary]) -> None:
     metric = compare.curve_metric(chosen)
     series = {}
     for s in chosen:
-        if s.kind == "image" and metric == "bpc":
-            continue  # bits per character only for text runs
+        if metric == "bpc" and not any(k.val_metric == "bpc" for k in kinds.kinds_for(s.kind or "")):
+            continue  # bits per character only for runs whose kind measures it
         records = runs.read_metrics(s.path)
         if records:
             series[s.label] = records
@@ -60,7 +60,7 @@ def render_curves(chosen: list[RunSummary]) -> None:
 
 def render_metric_bars(chosen: list[RunSummary]) -> None:
     figures = []
-    for kind in ("text", "image"):
+    for kind in sorted({s.kind for s in chosen if s.kind}):
         for key, label, higher in compare.headline(kind):
             values = compare.metric_series([s for s in chosen if s.kind == kind], key)
             if values:

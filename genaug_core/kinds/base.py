@@ -47,7 +47,10 @@ class ModelKind:
     bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
     val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")
     headline: tuple[str, str] = ("val_loss", "")  # (held-out quality, diversity) of collapse curves and lessons
-    better: dict[str, str] = {}  # metric -> "lower" or "higher", for tables and verdicts
+    metrics: tuple = ()  # (metric, label, higher is better or None) of its evaluation.json, for tables and charts
+    better: dict[str, str] = {}  # metric -> "lower" or "higher", for verdicts
+    sample_count: int = 16  # how many the Sample page draws by default
+    sample_options: tuple = ()  # ParamSpecs of sample()'s options: the Sample page draws one widget each
 
     # --- settings ------------------------------------------------------------------------
     def presets(self) -> tuple[str, ...]:
@@ -84,6 +87,14 @@ class ModelKind:
     def sample(self, loaded: LoadedModel, n: int, seed: int, **options: Any):
         """n samples (list[str] for text, uint8 (n, H, W, C) for images)."""
         raise NotImplementedError
+
+    def sample_defaults(self, loaded: LoadedModel) -> dict[str, Any]:
+        """The sample options' defaults for this saved model (default: the specs' own)."""
+        return {}
+
+    def class_names(self, loaded: LoadedModel) -> list[str]:
+        """The classes a conditional model can be asked for ([] = unconditional)."""
+        return []
 
 
 KINDS: Registry[ModelKind] = Registry("model kind")

@@ -26,6 +26,7 @@ from genaug_core import runs
 from genaug_core.data.containers import ImageDataset, Split, TextDataset
 from genaug_core.errors import ConfigError
 from genaug_core.kinds.base import ModelKind
+from genaug_core.params import ParamSpec
 from genaug_core.train import filters
 
 MAX_DETAILS = 64  # samples kept with their nearest training item for the memorisation panel
@@ -74,10 +75,33 @@ class TextKind(ModelKind):
     noise_target = "embeddings"
     val_metric = "bpc"
     headline = ("val_bpc", "distinct_4")
-    better = {"val_bpc": "lower", "val_loss": "lower", "novelty": "higher", "memorised": "lower",
-              "distinct_2": "higher", "distinct_4": "higher", "self_bleu": "lower"}  # fmt: skip
+    # (metric of evaluation.json, label, higher is better; None = neither is simply better), for tables and charts
+    metrics = (
+        ("val_bpc", "held-out bits per character", False),
+        ("novelty", "novelty (share not in training)", None),
+        ("memorised_share", "memorised share (edit distance < 0.1)", False),
+        ("nn_distance_mean", "mean distance to nearest training item", None),
+        ("distinct_2", "distinct-2 (higher = more diverse)", None),
+        ("self_bleu", "self-BLEU (lower = more diverse)", None),
+        ("length_w1", "length distance to real text", False),
+    )
+    better = {"val_bpc": "lower", "val_loss": "lower", "memorised_share": "lower", "length_w1": "lower",
+              "distinct_2": "higher", "distinct_4": "higher", "self_bleu": "lower"}  # for verdicts  # fmt: skip
     synthetic_file = "synthetic.txt"
     filter_names = filters.FILTERS_TEXT
+    noise_sweep = (0.0, 5.0, 10.0, 15.0)  # the input-noise ablation's values: NEFTune's alpha 5-15
+    noise_settings = {"neftune": True, "noise_norm": "linf"}  # how that noise is applied (NEFTune's form)
+    sample_count = 32  # how many the Sample page draws by default
+    # the Sample page's widgets and the options of sample(); defaults may come from the model (sample_defaults)
+    sample_options = (
+        ParamSpec("prompt", "text", "", "Every sample continues this text (optional)."),
+        ParamSpec("max_new_tokens", "int", 64, "The longest a sample may be, in tokens.", 1, 1000),
+        ParamSpec("temperature", "float", 1.0, "Below 1: safer, more repetitive. Above 1: more surprising, more "
+                  "mistakes. 0: always the likeliest token.", 0.0, 2.0, step=0.05),
+        ParamSpec("top_k", "int", 0, "Sample among the k likeliest tokens only (0 = all).", 0, 1000),
+        ParamSpec("top_p", "float", 1.0, "Sample among the likeliest tokens that make up this much probability "
+                  "(1 = all).", 0.05, 1.0, step=0.05),
+    )  # fmt: skip
 
     # --- scoring ---------------------------------------------------------------------------
     def score(self, ds, samples, seed: int = 0, cache_dir=None, max_details: int = MAX_DETAILS):
@@ -159,10 +183,32 @@ class ImageKind(ModelKind):
     noise_target = "pixels"
     val_metric = "loss"
     headline = ("fd", "recall")
-    better = {"fd": "lower", "kid": "lower", "precision": "higher", "recall": "higher", "memorised": "lower",
-              "val_loss": "lower"}  # fmt: skip
+    metrics = (
+        ("val_loss", "held-out denoising loss", False),
+        ("fd", "Fréchet distance (learnt features)", False),
+        ("kid", "KID", False),
+        ("precision", "precision", True),
+        ("recall", "recall", True),
+        ("memorised_share_pixel", "memorised share (1/3 rule, pixels)", False),
+        ("class_kl_to_real", "class KL to real balance", False),
+    )
+    better = {k: ("higher" if up else "lower") for k, _, up in metrics}
     synthetic_file = "synthetic.npz"
     filter_names = filters.FILTERS_IMAGE
+    noise_sweep = (0.0, 0.5, 1.0, 2.0)  # the input-noise ablation's values: L2 radius in pixels scaled to [-1, 1]
+    noise_settings: dict[str, Any] = {}
+    sample_count = 64
+    sample_options = (
+        ParamSpec("steps", "int", 25, "Denoising steps: fewer are faster and rougher.", 1, 1000),
+        ParamSpec("sampler", "choice", "ddim", "DDIM or DPM-Solver++ (both clip to the pixel range).",
+                  choices=("ddim", "dpm")),
+    )
+
+    def sample_defaults(self, loaded) -> dict[str, Any]:
+        return {"steps": int(loaded.meta.get("sample_steps", 25)), "sampler": loaded.meta.get("sampler", "ddim")}
+
+    def class_names(self, loaded) -> list[str]:
+        return list(loaded.meta.get("class_names") or []) if loaded.meta.get("no_class") is not None else []
 
     # --- scoring ---------------------------------------------------------------------------
     def score(self, ds, samples, seed: int = 0, cache_dir=None, max_details: int = MAX_DETAILS):
