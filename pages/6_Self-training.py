@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from genaug_core import kinds, runs, viz
-from genaug_core.config import read_run_config
+from genaug_core.config import SelfTrainConfig, read_run_config
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from genaug_core.train import selftrain as stm
@@ -12,6 +12,7 @@ from ui import state
 from ui.data import current_dataset, describe
 from ui.runs import render_progress, start_run
 from ui.sidebar import render_sidebar
+from ui.widgets import param_widget
 
 st.set_page_config(page_title="Self-training · GenAug Studio", page_icon=":material/autorenew:", layout="wide")
 st.title("Self-training")
@@ -55,35 +56,27 @@ for col, (key, (title, _files, expect)) in zip(cols, stm.PRESETS.items(), strict
 # --- custom rounds on the current dataset -----------------------------------------------------
 ds = current_dataset()
 spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
-text = ds.kind == "text"
+kind = kinds.kinds_for(ds.kind)[0]  # rounds train the data's default kind
+stc = SelfTrainConfig()  # the defaults
 with st.expander(f"Your own rounds on **{describe(ds)}**"), st.form("selftrain.form"):
     c1, c2, c3 = st.columns(3)
     with c1:
         rounds = st.slider("Rounds", 1, 10, 5, key="selftrain.rounds")
         mode = st.radio("Mode", ["replace", "mix", "accumulate"], horizontal=True, key="selftrain.mode",
                         help="replace: synthetic data only; mix: real + a fixed share; accumulate: real + all rounds")
-        mix_ratio = st.slider("Synthetic share (mix)", 0.05, 0.95, 0.5, 0.05, key="selftrain.mix")
+        mix_ratio = st.slider("Synthetic share (mix)", 0.05, 0.95, stc.mix_ratio, 0.05, key="selftrain.mix")
         warm = st.checkbox("Warm start (round k starts from round k-1's weights)", key="selftrain.warm")
     with c2:
         steps = st.number_input("Training steps per round", 10, 100_000, 400, step=50, key="selftrain.steps")
-        n = st.number_input("Synthetic samples per round", 16, 100_000, 1000, step=100, key="selftrain.n")
-        if text:
-            temp = st.slider("Sampling temperature", 0.1, 2.0, 1.0, 0.05, key="selftrain.temp",
-                             help="Below 1: likelier, less varied samples (faster loss of diversity).")
-        else:
-            sample_steps = st.number_input("Sampler steps (0 = the model's default)", 0, 1000, 20,
-                                           key="selftrain.sample_steps", help="Fewer steps: faster, rougher samples.")
+        n = st.number_input("Synthetic samples per round", 16, 100_000, stc.synthetic_per_round, step=100,
+                            key="selftrain.n")
+        options = {spec.name: param_widget(spec, spec.default, key=f"selftrain.{spec.name}")
+                   for spec in kind.self_train_options}
     with c3:
         st.caption("Filters before reuse")
-        dups = st.checkbox("Drop exact duplicates", True, key="selftrain.dups")
-        copies = st.checkbox("Drop copies of training items", True, key="selftrain.copies")
-        if text:
-            min_len = st.number_input("Minimum length (characters)", 1, 10_000, 2, key="selftrain.minlen")
-            max_len = st.number_input("Maximum length (0 = longest real item)", 0, 100_000, 0, key="selftrain.maxlen")
-        else:
-            min_conf = st.slider("Minimum classifier confidence (labelled data)", 0.0, 1.0, 0.1, 0.05,
-                                 key="selftrain.minconf")
-        quality = st.slider("Quality threshold (0 = off)", 0.0, 1.0, 0.0, 0.01, key="selftrain.quality",
+        dups = st.checkbox("Drop exact duplicates", stc.drop_duplicates, key="selftrain.dups")
+        copies = st.checkbox("Drop copies of training items", stc.drop_copies, key="selftrain.copies")
+        quality = st.slider("Quality threshold (0 = off)", 0.0, 1.0, stc.quality_threshold, 0.01, key="selftrain.quality",
                             help="Text: geometric-mean probability per character under a bigram model of the real "
                                  "data. Images: the real-data classifier's confidence.")
     started = st.form_submit_button("Start self-training", type="primary")
@@ -91,8 +84,7 @@ if started:
     self_train = {"rounds": int(rounds), "mode": mode, "mix_ratio": float(mix_ratio), "warm_start": bool(warm),
                   "synthetic_per_round": int(n), "drop_duplicates": dups, "drop_copies": copies,
                   "quality_threshold": float(quality)}
-    self_train |= ({"temperature": float(temp), "min_length": int(min_len), "max_length": int(max_len)} if text
-                   else {"sample_steps": int(sample_steps), "min_confidence": float(min_conf)})
+    self_train |= options
     overrides = {"name": f"{ds.name} · self-training · {mode}", "self_train": self_train,
                  "train": {"steps": int(steps), "eval_every": 0, "num_samples": 0, "checkpoint_every": 0}}
     start_run(spec, ds, overrides)

@@ -39,6 +39,8 @@ def param_widget(spec: ParamSpec, value: Any, key: str) -> Any:
     if spec.type.endswith("_range"):
         low, high = value
         return list(st.slider(label, lo, hi, (cast(low), cast(high)), step, key=key, help=help_text))
+    if integer and hi - lo > 1000:  # a slider that wide cannot pick a value
+        return int(st.number_input(label, lo, hi, cast(value), step, key=key, help=help_text))
     return st.slider(label, lo, hi, cast(value), step, key=key, help=help_text)
 
 

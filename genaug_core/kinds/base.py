@@ -51,6 +51,7 @@ class ModelKind:
     better: dict[str, str] = {}  # metric -> "lower" or "higher", for verdicts
     sample_count: int = 16  # how many the Sample page draws by default
     sample_options: tuple = ()  # ParamSpecs of sample()'s options: the Sample page draws one widget each
+    self_train_options: tuple = ()  # ParamSpecs of the SelfTrainConfig fields that apply to this kind
 
     # --- settings ------------------------------------------------------------------------
     def presets(self) -> tuple[str, ...]:

@@ -92,6 +92,14 @@ class TextKind(ModelKind):
     noise_sweep = (0.0, 5.0, 10.0, 15.0)  # the input-noise ablation's values: NEFTune's alpha 5-15
     noise_settings = {"neftune": True, "noise_norm": "linf"}  # how that noise is applied (NEFTune's form)
     sample_count = 32  # how many the Sample page draws by default
+    # the Self-training page's widgets for this family's SelfTrainConfig fields (sampling and filters)
+    self_train_options = (
+        ParamSpec("temperature", "float", 1.0, "Sampling temperature: below 1 likelier, less varied samples "
+                  "(faster loss of diversity).", 0.1, 2.0, step=0.05),
+        ParamSpec("min_length", "int", 2, "Drop samples shorter than this many characters.", 1, 10_000),
+        ParamSpec("max_length", "int", 0, "Drop samples longer than this many characters (0 = the longest real "
+                  "item).", 0, 100_000, step=1),
+    )  # fmt: skip
     # the Sample page's widgets and the options of sample(); defaults may come from the model (sample_defaults)
     sample_options = (
         ParamSpec("prompt", "text", "", "Every sample continues this text (optional)."),
@@ -198,6 +206,12 @@ class ImageKind(ModelKind):
     noise_sweep = (0.0, 0.5, 1.0, 2.0)  # the input-noise ablation's values: L2 radius in pixels scaled to [-1, 1]
     noise_settings: dict[str, Any] = {}
     sample_count = 64
+    self_train_options = (
+        ParamSpec("sample_steps", "int", 20, "Sampler steps for the synthetic images (0 = the model's default); "
+                  "fewer are faster and rougher.", 0, 1000),
+        ParamSpec("min_confidence", "float", 0.1, "Drop samples a classifier trained on the real labelled images "
+                  "gives less than this probability of their class.", 0.0, 1.0, step=0.05),
+    )  # fmt: skip
     sample_options = (
         ParamSpec("steps", "int", 25, "Denoising steps: fewer are faster and rougher.", 1, 1000),
         ParamSpec("sampler", "choice", "ddim", "DDIM or DPM-Solver++ (both clip to the pixel range).",
