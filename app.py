@@ -12,9 +12,9 @@ import streamlit as st
 
 import genaug_core  # noqa: F401  (offline and thread defaults before anything heavy loads)
 from ui.data import current_dataset, describe
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 
-st.set_page_config(page_title="GenAug Studio", page_icon=":material/science:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("GenAug Studio")
 st.markdown(
     """

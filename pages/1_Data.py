@@ -12,9 +12,9 @@ from genaug_core.data.preprocess import preprocess
 from genaug_core.errors import GenAugError
 from ui.data import cached_builtin, cached_upload, param_widgets, prepared, set_current
 from ui.report import render_preview, render_report
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 
-st.set_page_config(page_title="Data · GenAug Studio", page_icon=":material/dataset:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Data")
 
 # --- 1. choose the data --------------------------------------------------------

@@ -8,10 +8,10 @@ from genaug_core.augment.pipeline import Pipeline, default_pipeline
 from genaug_core.errors import GenAugError
 from ui import state
 from ui.data import current_dataset, describe
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 from ui.widgets import pipeline_editor, seed_widget, set_pipeline
 
-st.set_page_config(page_title="Augment · GenAug Studio", page_icon=":material/auto_awesome:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Augment")
 ds = current_dataset()
 channels = ds.channels if ds.kind == "image" else None

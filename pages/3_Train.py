@@ -7,7 +7,7 @@ from genaug_core.config import RegularizationConfig, TrainConfig
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from ui import state
-from ui.data import current_dataset, describe
+from ui.data import current_dataset, current_spec, describe
 from ui.runs import (
     active_record,
     render_curves,
@@ -17,14 +17,14 @@ from ui.runs import (
     runs_table,
     start_run,
 )
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 
-st.set_page_config(page_title="Train · GenAug Studio", page_icon=":material/model_training:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Train")
 render_sidebar()
 
 ds = current_dataset()
-spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
+spec = current_spec()
 pipeline = st.session_state.get(state.PIPELINE) or {}
 n_steps = len(pipeline.get("steps", [])) if pipeline.get("kind") == ds.kind else 0
 st.markdown(f"Dataset **{describe(ds)}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "

@@ -12,10 +12,10 @@ from genaug_core.metrics.text import normalise
 from ui import state
 from ui.runs import run_label
 from ui.sampling import load_model, sample, training_set
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 from ui.widgets import param_widget
 
-st.set_page_config(page_title="Sample · GenAug Studio", page_icon=":material/auto_awesome:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Sample")
 render_sidebar()
 

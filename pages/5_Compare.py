@@ -9,16 +9,16 @@ from genaug_core.train import jobs
 from genaug_core.train.setup import run_config_for
 from ui import state
 from ui.compare import render_curves, render_galleries, render_memorisation, render_metric_bars, render_table
-from ui.data import current_dataset, describe
-from ui.sidebar import render_sidebar
+from ui.data import current_dataset, current_spec, describe
+from ui.sidebar import page_config, render_sidebar
 
-st.set_page_config(page_title="Compare · GenAug Studio", page_icon=":material/compare_arrows:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Compare")
 render_sidebar()
 
 # --- one-click ablation on the current dataset --------------------------------------------------
 ds = current_dataset()
-spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
+spec = current_spec()
 pipeline = st.session_state.get(state.PIPELINE) or {}
 has_pipeline = bool(pipeline.get("steps")) and pipeline.get("kind") == ds.kind
 KIND_LABELS = {"augmentation": "augmentation on vs off", "penalty": "L1/L2 weight penalty λ",

@@ -9,12 +9,12 @@ from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from genaug_core.train import selftrain as stm
 from ui import state
-from ui.data import current_dataset, describe
+from ui.data import current_dataset, current_spec, describe
 from ui.runs import render_progress, start_run
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 from ui.widgets import param_widget
 
-st.set_page_config(page_title="Self-training · GenAug Studio", page_icon=":material/autorenew:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Self-training")
 render_sidebar()
 
@@ -55,7 +55,7 @@ for col, (key, (title, _files, expect)) in zip(cols, stm.PRESETS.items(), strict
 
 # --- custom rounds on the current dataset -----------------------------------------------------
 ds = current_dataset()
-spec = st.session_state.get(state.DATASET_SPEC, {"source": "digits", "params": {}})
+spec = current_spec()
 kind = kinds.kinds_for(ds.kind)[0]  # rounds train the data's default kind
 stc = SelfTrainConfig()  # the defaults
 with st.expander(f"Your own rounds on **{describe(ds)}**"), st.form("selftrain.form"):

@@ -42,6 +42,12 @@ def current_dataset() -> Dataset:
     return st.session_state[state.DATASET]
 
 
+def current_spec() -> dict:
+    """How the session's dataset was loaded ({"source": ..., "params": {...}}), for the run config."""
+    current_dataset()  # sets the default dataset and its spec on first use
+    return st.session_state[state.DATASET_SPEC]
+
+
 @st.cache_data(show_spinner="Reading upload…", max_entries=8)
 def cached_upload(
     file_ids: tuple[str, ...], _files: list[tuple[str, bytes]], text_column: str, label_column: str, has_header: bool

@@ -32,6 +32,15 @@ PAGES = [
 ]
 
 
+def page_config(path: str) -> dict:
+    """st.set_page_config's arguments for a page file (its title and icon from PAGES)."""
+    for file, title, icon in PAGES:
+        if path.replace("\\", "/").endswith(file):
+            return {"page_title": "GenAug Studio" if file == "app.py" else f"{title} · GenAug Studio",
+                    "page_icon": icon, "layout": "wide"}  # fmt: skip
+    raise KeyError(f"{path} is not in ui.sidebar.PAGES")
+
+
 def render_sidebar() -> None:
     with st.sidebar:
         for path, title, icon in PAGES:

@@ -1,7 +1,9 @@
 """The session_state keys every page shares, in one place.
 
-Pages read and write st.session_state only through these names, so a page
-never guesses another page's key and a rename happens here once.
+State that several pages share goes through these names, so a page never
+guesses another page's key and a rename happens here once. A page's own
+widgets use explicit keys named after the page ("train.steps", "sample.n"),
+which no other page reads.
 """
 
 DATASET = "genaug.dataset"  # the current TextDataset / ImageDataset, after preprocessing
