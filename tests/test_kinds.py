@@ -88,3 +88,33 @@ def test_char_lstm_loads_with_the_plain_libraries(tmp_path):
     ids = torch.tensor([tok("anna", add_special_tokens=False)["input_ids"]])
     ours = kinds.load_run_model(run).model
     assert torch.equal(model(ids), ours(ids))
+
+
+def test_train_page_lists_the_kinds_of_the_data_and_starts_the_second_kind(tmp_path, monkeypatch):
+    """On a text dataset the Train page offers GPT-2 (first, the default) and the LSTM; Start records the choice."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from genaug_core.config import read_run_config
+    from genaug_core.data import load_builtin
+    from genaug_core.train import jobs
+
+    monkeypatch.setenv("GENAUG_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "tick", lambda root=None: [])  # record the run; no child process in this test
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.switch_page("pages/3_Train.py")
+    at.session_state["genaug.dataset"] = load_builtin("names", max_items=200)
+    at.session_state["genaug.dataset_spec"] = {"source": "names", "params": {"max_items": 200}}
+    at.run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key="train.kind")
+    assert box.options == ["GPT-2 (transformers)", "Character LSTM (makemore-style)"]
+    box.set_value(kinds.get_kind("char_lstm")).run()
+    assert at.selectbox(key="train.preset").options == ["tiny", "small"]
+    at.selectbox(key="train.preset").set_value("tiny")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    cfg = read_run_config(run_dir)
+    assert cfg.model.kind == "char_lstm" and cfg.model.char_lstm.preset == "tiny" and cfg.data.source == "names"

@@ -100,18 +100,20 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     data = merge_settings(cfg.to_dict(), _overrides(args))
     if args.name is not None:
         data["name"] = args.name
+    from genaug_core import kinds
+    from genaug_core.data import kind_of
+
     if args.model:
         data["model"]["kind"] = args.model
     if args.preset:
-        from genaug_core import kinds
-        from genaug_core.data import kind_of
-
         kind = kinds.resolve(data["model"]["kind"], kind_of(data["data"]["source"]))
         if args.preset not in kind.presets():
             raise ConfigError(f"--preset {args.preset!r} is not a {kind.name} preset; choose one of: "
                               + ", ".join(kind.presets()))
         data["model"][kind.section]["preset"] = args.preset
-    return RunConfig.from_dict(data)
+    cfg = RunConfig.from_dict(data)
+    kinds.for_run_config(cfg, kind_of(cfg.data.source))  # a kind that does not fit the data fails before any folder
+    return cfg
 
 
 def _prepare_run(args: argparse.Namespace) -> tuple[RunConfig, Path, bool]:
