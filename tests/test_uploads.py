@@ -614,9 +614,9 @@ def test_load_paths_files_and_checks(tmp_path, monkeypatch):
         load_paths([tmp_path / "fifo"])
 
     # the size is checked from os.stat, before any read
-    import genaug_core.data.uploads as uploads
+    from genaug_core.data.uploads import loading
 
-    monkeypatch.setattr(uploads, "_read_file", lambda *a, **k: pytest.fail("read before the size check"))
+    monkeypatch.setattr(loading, "read_file", lambda *a, **k: pytest.fail("read before the size check"))
     monkeypatch.setattr(limits, "MAX_UPLOAD_BYTES", 4)
     with pytest.raises(DataError, match="MAX_UPLOAD_BYTES"):
         load_paths([tmp_path / "a.txt"])
@@ -654,3 +654,72 @@ def test_nothing_is_written_to_disk(tmp_path, monkeypatch):
     load_one("a.npz", npz(images=np.zeros((2, 3, 3), np.uint8)))
     load_one("a.csv", b"text\nhello\n")
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- kind_of
+
+
+def test_kind_of_builtins():
+    from genaug_core.data import BUILTINS, kind_of
+
+    assert {name: kind_of(name) for name in BUILTINS} == {
+        "digits": "image", "shapes": "image", "names": "text", "prose": "text",
+    }  # fmt: skip
+    assert kind_of("builtin:names") == "text" and kind_of("builtin:digits") == "image"
+    with pytest.raises(DataError, match=r"^builtin:mnist: no built-in dataset of that name; known: digits, "):
+        kind_of("builtin:mnist")
+
+
+def test_kind_of_files_by_content(tmp_path):
+    from genaug_core.data.uploads import kind_of
+
+    files = {
+        "notes.txt": png(),  # a PNG named .txt loads as an image
+        "x.png": b"hello, I am text\n",  # the loader refuses it ("not an image: looks like text"); it holds text
+        "names.csv": b"name\nada\n",
+        "pets.zip": make_zip([("cats/a.png", png())]),
+        "arrays.txt": npy(np.zeros((2, 3, 3), np.uint8)),
+        "readme.md": b"an extension the table does not know, text content\n",
+        "picture.dat": img_bytes(Image.new("RGB", (300, 300)), "TGA"),  # no magic: Pillow's probe decides
+        "long.log": b"a line\n" * 20_000,  # past the head kind_of reads first
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    got = {name: kind_of(tmp_path / name) for name in files}
+    assert got == {
+        "notes.txt": "image", "x.png": "text", "names.csv": "text", "pets.zip": "image", "arrays.txt": "image",
+        "readme.md": "text", "picture.dat": "image", "long.log": "text",
+    }  # fmt: skip
+    # where the loader loads the file, it agrees
+    for name in set(files) - {"x.png"}:
+        ds = load_paths([tmp_path / name])
+        assert got[name] == ("text" if isinstance(ds, TextDataset) else "image"), name
+    (tmp_path / "photos" / "cats").mkdir(parents=True)
+    assert kind_of(tmp_path / "photos") == "image"  # a folder loads like a zip
+
+
+def test_kind_of_refused_content_and_missing_paths(tmp_path):
+    from genaug_core.data import kind_of
+
+    (tmp_path / "data.pkl").write_bytes(pickle.dumps([1, 2]))
+    with pytest.raises(DataError, match="pickle"):
+        kind_of(tmp_path / "data.pkl")
+    (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 400)  # past the head: the whole file is sniffed
+    with pytest.raises(DataError, match="unsupported or binary content"):
+        kind_of(str(tmp_path / "blob.bin"))
+    os.mkfifo(tmp_path / "fifo")  # reading it would block forever
+    with pytest.raises(DataError, match="not a regular file"):
+        kind_of(tmp_path / "fifo")
+    # a path that does not exist: the extension table answers (unknown extensions: image, as before)
+    missing = {name: kind_of(str(tmp_path / name)) for name in ("gone.csv", "gone.jsonl", "gone.png", "gone.npz", "gone")}
+    assert missing == {"gone.csv": "text", "gone.jsonl": "text", "gone.png": "image", "gone.npz": "image", "gone": "image"}
+
+
+def test_kind_of_source_with_several_paths(tmp_path):
+    from genaug_core.data import kind_of
+
+    (tmp_path / "a.txt").write_bytes(png())
+    (tmp_path / "b.png").write_bytes(png())
+    assert kind_of(f"{tmp_path / 'a.txt'}::{tmp_path / 'b.png'}") == "image"  # the first path answers, by content
+    assert kind_of(f"{tmp_path / 'gone.csv'}::{tmp_path / 'b.png'}") == "text"
+    assert kind_of(f"::{tmp_path / 'gone.tsv'}") == "text"  # empty parts are ignored, as load_dataset does

@@ -2,7 +2,8 @@
 
 `load_dataset(DataConfig)` is the one door every consumer (pages, CLI,
 training child) uses: a built-in name loads from installed packages, anything
-else is treated as a path to a file the user supplied.
+else is treated as a path to a file the user supplied. `kind_of(source)` says
+which kind of dataset ("text" or "image") a source gives, without loading it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ __all__ = [
     "load_dataset",
     "make_split",
 ]
+
+
+def __getattr__(name: str):
+    # kind_of lives with the upload loaders (it reuses their sniffing); imported on first use so that
+    # `import genaug_core.data` does not load Pillow, csv and zipfile for pages that never touch an upload.
+    if name == "kind_of":
+        from genaug_core.data.uploads.formats import kind_of
+
+        return kind_of
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_dataset(cfg: DataConfig) -> Dataset:

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genaug_core.errors import ConfigError, DataError
+from genaug_core.metrics.inputs import check_images
 
 CACHE_VERSION = 1  # bump when the networks or their training change, so old caches are not reused
 
@@ -220,8 +221,6 @@ class _TorchmetricsFeature(nn.Module):
 
 
 def _check_images(images: np.ndarray, name: str) -> np.ndarray:
-    from genaug_core.metrics.image import check_images
-
     return check_images(images, name, allow_empty=True)
 
 

@@ -43,6 +43,7 @@ import dataclasses
 import numpy as np
 
 from genaug_core.errors import ConfigError, DataError
+from genaug_core.metrics.inputs import check_images
 
 # ---------------------------------------------------------------- distances
 
@@ -273,20 +274,6 @@ def class_distribution(probs: np.ndarray, real_labels: np.ndarray, class_names: 
 
 
 # ---------------------------------------------------------------- everything at once
-
-
-def check_images(images, name: str, allow_empty: bool = False) -> np.ndarray:
-    """`images` as uint8 (N, H, W, C) with C in {1, 3} ((N, H, W) gets C = 1); DataError naming `name` otherwise."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise DataError(f"{name} must have shape (N, H, W, 1 or 3), got {images.shape}")
-    if images.dtype != np.uint8:
-        raise DataError(f"{name} must be uint8 (0..255), got {images.dtype}")
-    if len(images) == 0 and not allow_empty:
-        raise DataError(f"{name} is empty")
-    return images
 
 
 def _resize_like(images: np.ndarray, height: int, width: int) -> np.ndarray:
