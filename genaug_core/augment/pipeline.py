@@ -162,7 +162,7 @@ class Pipeline:
     @classmethod
     def load(cls, path: str | Path) -> Pipeline:
         """A pipeline from a JSON file (the Augment page's download); errors name the file."""
-        from genaug_core.config import read_settings_file
+        from genaug_core.settings import read_settings_file
 
         return cls.from_json(read_settings_file(path, "pipeline"), source=str(path))
 

@@ -53,12 +53,3 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     ds.max_train = cfg.max_train_items  # the split's training part is cut to this (validation stays whole)
     return ds
 
-
-def kind_of(source: str) -> str:
-    """"text" or "image": what a DataConfig.source holds (built-ins by their entry, files by extension)."""
-    from pathlib import Path
-
-    if source in BUILTINS:
-        return BUILTINS.get(source).kind
-    suffix = Path(source.split("::")[0]).suffix.lower()
-    return "text" if suffix in (".txt", ".csv", ".tsv", ".jsonl", ".json") else "image"
