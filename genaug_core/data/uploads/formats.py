@@ -252,7 +252,7 @@ def kind_of(source: str | os.PathLike) -> str:
     - a folder: "image" (it loads like a zip of images);
     - a path that does not exist (a run whose staged file is gone): its extension in
       FORMATS, and "image" for an extension the table does not know (as
-      `train.loop.is_text_source` answers).
+      the extension rule answers).
 
     Raises DataError where the loader refuses the content itself (a pickle, a PDF,
     a .zip that is not one), or cannot read the file.
