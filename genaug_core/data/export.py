@@ -116,3 +116,9 @@ IMAGE_FORMATS = {
     "zip of PNGs": (images_to_zip, "zip", "application/zip"),
     "npz": (images_to_npz, "npz", "application/octet-stream"),
 }
+
+
+def lossless_file(ds: Dataset) -> tuple[bytes, str]:
+    """(bytes, extension) of one file the upload loaders read back as the same dataset: .jsonl for text
+    (items and labels), .npz for images (pixels, labels, class names)."""
+    return (text_to_jsonl(ds), "jsonl") if ds.kind == "text" else (images_to_npz(ds), "npz")

@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genaug_core import runs
 from genaug_core.errors import ConfigError, DataError
 from genaug_core.metrics.inputs import check_images
 
@@ -301,14 +301,13 @@ def _train(images: np.ndarray, labels: np.ndarray | None, n_classes: int, config
 
 
 def _save(fx: FeatureExtractor, path: Path) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     meta = {"kind": fx.kind, "channels": str(fx.channels), "size": str(fx.size), "n_classes": str(fx.n_classes),
             "key": fx.key, "final_loss": repr(fx.final_loss), "scale": repr(fx.scale), "config": json.dumps(dataclasses.asdict(fx.config))}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    save_file({k: v.contiguous() for k, v in fx.net.state_dict().items()}, str(tmp), metadata=meta)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    state = {k: v.contiguous() for k, v in fx.net.state_dict().items()}
+    runs.write_bytes_atomic(path, save(state, metadata=meta))  # a reader never sees half a file
 
 
 def _load(path: Path, config: FeatureConfig, key: str) -> FeatureExtractor | None:

@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from genaug_core import runs
 from genaug_core.config import DataConfig, PreprocessConfig, RunConfig, merge_settings
 from genaug_core.data import BUILTINS, Dataset
-from genaug_core.data.export import images_to_npz, text_to_jsonl
+from genaug_core.data.export import lossless_file
 
 STAGE_ENV = "GENAUG_STAGE_DIR"
 
@@ -29,14 +30,12 @@ def stage_dir() -> Path:
 
 def stage_dataset(ds: Dataset) -> Path:
     """Write `ds` to a file named by its content hash (written once; atomic) and return the path."""
-    data, ext = (text_to_jsonl(ds), "jsonl") if ds.kind == "text" else (images_to_npz(ds), "npz")
+    data, ext = lossless_file(ds)
     folder = stage_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:24]}.{ext}"
     if not path.exists():
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        runs.write_bytes_atomic(path, data)
     return path
 
 
