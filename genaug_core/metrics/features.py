@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genaug_core import runs
+from genaug_core.data.pixels import resize_batch as resize
 from genaug_core.errors import ConfigError, DataError
 from genaug_core.metrics.inputs import check_images
 
@@ -72,19 +73,6 @@ def network_size(height: int, width: int, config: FeatureConfig) -> int:
     else:
         side = min(32, max(height, width))
     return int(-(-side // 4) * 4)
-
-
-def resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(N, C, H, W) float -> (N, C, height, width): box averaging to shrink, bilinear to enlarge.
-
-    Box averaging ("area") matches the BOX filter genaug_core.data.preprocess shrinks
-    with, so a sample that was enlarged 2x by pixel repetition comes back exactly.
-    """
-    if x.shape[-2:] == (height, width):
-        return x
-    if height <= x.shape[-2] and width <= x.shape[-1]:
-        return F.interpolate(x, size=(height, width), mode="area")
-    return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
 
 
 def network_width(size: int, config: FeatureConfig) -> int:

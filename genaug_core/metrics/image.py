@@ -282,7 +282,7 @@ def _resize_like(images: np.ndarray, height: int, width: int) -> np.ndarray:
         return images
     import torch
 
-    from genaug_core.metrics.features import resize
+    from genaug_core.data.pixels import resize_batch as resize
 
     x = resize(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float(), height, width)
     return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()

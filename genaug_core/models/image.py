@@ -147,12 +147,10 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Resize a float (N, C, H, W) batch to (N, C, size, size) (antialiased bilinear)."""
-    import torch.nn.functional as F
+    """A float (N, C, H, W) batch at (N, C, size, size) (genaug_core.data.pixels.resize_batch)."""
+    from genaug_core.data.pixels import resize_batch
 
-    if x.shape[-1] == size and x.shape[-2] == size:
-        return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return resize_batch(x, size, size)
 
 
 # --- sampling ----------------------------------------------------------------
