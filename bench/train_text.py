@@ -11,8 +11,9 @@
    reference the same generic tricks, so the table shows where the
    difference comes from; --compile adds torch.compile. Ratios are the
    median of per-round ratios. Model FLOPs utilisation (MFU) is against the
-   fp32 matmul peak measured on the 2-core machines (~180 GFLOP/s, see
-   ENVIRONMENT.md). Target: ours >= 1.3x the reference.
+   matmul peaks this bench measures on the machine it runs on (fp32 and bf16,
+   bench/machine.py), printed with the CPU's name and flags.
+   Target: ours >= 1.3x the reference.
 2. Time to quality on names and prose: the reference trains 2,000
    iterations (or 300 with --quick) and records its final validation loss;
    our default preset then trains through the real loop (genaug_core.train)
@@ -43,9 +44,7 @@ import torch.nn.functional as F  # noqa: E402
 
 # isort: on
 
-PEAK_FLOPS = 180e9  # fp32 matmul, torch, 2 threads (ENVIRONMENT.md)
-PEAK_BF16 = 400e9  # bf16 matmul on the same cores (AVX512_BF16; ENVIRONMENT.md)
-
+from machine import describe, matmul_peak  # noqa: E402  (bench/machine.py)
 
 # --- the reference: a minimal GPT (nanoGPT's model.py, trimmed) -------------------------------
 
@@ -207,6 +206,8 @@ def bench_speed(args) -> None:
         variants["ours + torch.compile"](0)
         print(f"(torch.compile: first step {time.perf_counter() - t:.1f}s)")
     in_bf16 = {name for name in variants if bf16 and "fp32" not in name}
+    peak_fp32, peak_bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16, sizes=(128, 256, 512, 1024))
+    print(f"machine: {describe()}; measured matmul peak fp32 {peak_fp32 / 1e9:.1f}, bf16 {peak_bf16 / 1e9:.1f} GFLOP/s")
     n, rounds = (30, 3) if args.quick else (60, 7)
     results = {k: [] for k in variants}
     for step in variants.values():
@@ -219,17 +220,17 @@ def bench_speed(args) -> None:
     per_round = {k: [a / b for a, b in zip(v, results[REF], strict=True)] for k, v in results.items()}
     print(
         f"\n| variant | tokens/s (median of {rounds} rounds) | vs reference (median of per-round ratios) "
-        f"| range of per-round ratios | MFU vs fp32 peak {PEAK_FLOPS / 1e9:.0f} GFLOP/s "
-        f"| MFU vs its precision's peak (bf16 {PEAK_BF16 / 1e9:.0f}) |"
+        f"| range of per-round ratios | MFU vs fp32 peak {peak_fp32 / 1e9:.0f} GFLOP/s "
+        f"| MFU vs its precision's peak (bf16 {peak_bf16 / 1e9:.0f}) |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for name, vals in results.items():
         tps = statistics.median(vals)
-        peak = PEAK_BF16 if name in in_bf16 else PEAK_FLOPS
+        peak = peak_bf16 if name in in_bf16 else peak_fp32
         print(
             f"| {name} | {tps:,.0f} | {statistics.median(per_round[name]):.2f}x "
             f"| {min(per_round[name]):.2f}-{max(per_round[name]):.2f} "
-            f"| {tps * fpt / PEAK_FLOPS:.0%} | {tps * fpt / peak:.0%} |"
+            f"| {tps * fpt / peak_fp32:.0%} | {tps * fpt / peak:.0%} |"
         )
     print(f"({n_params / 1e6:.2f}M parameters, {fpt / 1e6:.1f} MFLOP per token; target: ours >= 1.30x)")
 
