@@ -186,3 +186,42 @@ def test_two_process_data_parallel_run_writes_one_folder(tmp_path):
     assert rec.has_model and rec.broken is None
     # every step logged once: only the main process appends metrics
     assert [r["step"] for r in runs.read_metrics(rec.path, "train")] == [1, 2, 3]
+
+
+LAUNCHERS = {  # the README's launch commands -> the processes of the one run each makes on a CPU-only machine
+    "accelerate --multi_gpu": (["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                                "--mixed_precision", "no", "--dynamo_backend", "no"], 2),
+    "torchrun": (["torchrun", "--nproc_per_node", "2"], 2),
+    # Accelerate's simple launcher starts one process for these, whatever --num_processes says
+    "accelerate --cpu": (["accelerate", "launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+                          "--mixed_precision", "no", "--dynamo_backend", "no"], 1),
+    "accelerate, no --multi_gpu": (["accelerate", "launch", "--num_processes", "2"], 1),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_run_dir", [False, True], ids=["new folder", "--run-dir"])
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+def test_documented_launches_make_one_run_with_the_default_device(tmp_path, launcher, with_run_dir):
+    """train.device left on "auto" (as in the README's configs) on a machine without a GPU: one run folder,
+    data-parallel over 2 CPU processes where the launcher starts 2 (a CUDA-less PartialState(cpu=False)
+    used to make that two independent runs, or two processes fighting over one --run-dir)."""
+    cfg = tmp_path / "auto_device.toml"
+    cfg.write_text(TINY_TEXT.read_text(encoding="utf-8").replace('device = "cpu"', ""), encoding="utf-8")
+    assert "device" not in cfg.read_text(encoding="utf-8")
+    (tool, *flags), processes = LAUNCHERS[launcher]
+    exe = shutil.which(tool, path=str(Path(sys.executable).parent))
+    assert exe, f"{tool} is not installed next to python"
+    run_dir = tmp_path / "runs" / "chosen"
+    extra = ["--run-dir", str(run_dir)] if with_run_dir else []
+    done = subprocess.run(
+        [exe, *flags, "-m", "genaug_core", "train", "--config", str(cfg), "--no-progress", *extra],
+        cwd=ROOT, env={**_env(tmp_path), "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (rec,) = runs.list_runs(tmp_path / "runs")  # one folder
+    assert rec.path.name == "chosen" if with_run_dir else rec.path.name != "chosen"
+    status = runs.read_status(rec.path)
+    assert (status["state"], status["step"], status["processes"]) == ("done", 3, processes)
+    assert f"on {processes} x cpu" in (rec.path / runs.LOG_FILE).read_text(encoding="utf-8")
+    assert [r["step"] for r in runs.read_metrics(rec.path, "train")] == [1, 2, 3]

@@ -149,13 +149,13 @@ def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
     from genaug_core import runs
-    from genaug_core.train.loop import train
+    from genaug_core.train.loop import cpu_only, train
 
     # validate everything before any folder is made, in every process
     cfg, run_dir, resume = _prepare_run(args)
     if cfg.self_train.rounds > 0:  # self-training: the rounds run as one run, round-<k>/ folders inside
         from genaug_core.train.selftrain import self_train as train
-    state = PartialState(cpu=cfg.train.device == "cpu")
+    state = PartialState(cpu=cpu_only(cfg.train.device))  # one data-parallel run across launched processes
     if state.is_main_process:
         if resume:
             runs.write_json_atomic(run_dir / runs.CONFIG_FILE, cfg.to_dict())  # --steps may have grown

@@ -56,6 +56,16 @@ def auto_threads(requested: int, local_processes: int) -> int:
     return max(1, cores // max(1, local_processes))
 
 
+def cpu_only(device: str) -> bool:
+    """Train on the CPU: asked for, or no CUDA / MPS device here. Accelerate must be told (cpu=True): on a
+    machine without a GPU, `accelerate launch --multi_gpu` or torchrun with cpu=False would start N
+    independent runs instead of one data-parallel run over gloo."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return device == "cpu" or not (torch.cuda.is_available() or (mps is not None and mps.is_available()))
+
+
 def bf16_is_fast(device: str = "auto") -> bool:
     """Does this machine run bf16 matmuls natively (so autocast speeds training up)?"""
     import torch
@@ -152,7 +162,7 @@ def train(
     precision = resolve_precision(tc.mixed_precision, kind.bf16_autocast, tc.device)
     _allow_new_precision(precision)
     accelerator = Accelerator(
-        cpu=tc.device == "cpu",
+        cpu=cpu_only(tc.device),
         mixed_precision=precision,
         dynamo_backend="inductor" if tc.compile else "no",
     )
