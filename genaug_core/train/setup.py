@@ -40,11 +40,13 @@ def stage_dataset(ds: Dataset) -> Path:
     return path
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` (a config as a dict) with the nested sections of `extra` merged in, key by key; a dataset's
+    `params` and an augmentation `pipeline` are replaced whole (their keys belong together). Inputs stay as they are."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("params", "pipeline"):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_overrides(out[key], value)
         else:
             out[key] = value
     return out
@@ -65,4 +67,4 @@ def run_config_for(spec: dict[str, Any], ds: Dataset, overrides: dict[str, Any] 
         data = DataConfig(source=str(stage_dataset(ds)), **split)
         preprocess = PreprocessConfig(normalize_whitespace=False)
     base = RunConfig(data=data, preprocess=preprocess).to_dict()
-    return RunConfig.from_dict(_merge(base, overrides or {}))
+    return RunConfig.from_dict(merge_overrides(base, overrides or {}))
