@@ -354,3 +354,15 @@ def test_page_runs_a_lesson_in_the_background_and_cancels_it(monkeypatch):
     at.button(key="lessons.cancel").click().run()
     assert not at.exception
     assert all(runs.stop_requested(d) for d in launch.run_dirs)
+
+
+def test_compare_page_groups_lesson_runs_by_setting_with_error_bars(monkeypatch):
+    group, _ = _fake_launch("text-augmentation", TEXT_FALSE)
+    at = _page(monkeypatch)
+    at.switch_page("pages/5_Compare.py")
+    at.run()
+    at.selectbox(key="compare.group").select(group).run()
+    assert not at.exception
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("over seeds" in s and "names: char edits" in s for s in specs)
+    assert any("Runs of a lesson are also grouped by setting" in c.value for c in at.caption)

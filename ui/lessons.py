@@ -15,7 +15,7 @@ from genaug_core import viz
 from genaug_core.lessons import Lesson, Verdict
 from genaug_core.lessons.report import metric_direction, metric_label
 from genaug_core.lessons.store import LessonProgress
-from genaug_core.lessons.verdict import fmt
+from genaug_core.lessons.verdict import mean_std_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
@@ -40,11 +40,7 @@ def _summary_table(v: Verdict) -> pd.DataFrame:
     rows = list(dict.fromkeys(r["setting"] for r in v.per_seed))
     columns: dict[str, list[str]] = {"setting": rows, "seeds measured": [str(v.counts.get(r, 0)) for r in rows]}
     for m in v.metrics:
-        cells = []
-        for row in rows:
-            ms = v.summary.get(m, {}).get(row)
-            cells.append(f"{fmt(ms[0])} ± {fmt(ms[1])}" if ms else "")
-        columns[m] = cells
+        columns[m] = [mean_std_text(v.summary.get(m, {}).get(row), v.counts.get(row, 0)) for row in rows]
     return pd.DataFrame(columns)
 
 

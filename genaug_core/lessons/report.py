@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from genaug_core.lessons.verdict import Verdict, fmt
+from genaug_core.lessons.verdict import Verdict, fmt, mean_std_text
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -26,14 +26,11 @@ def verdict_text(v: Verdict) -> str:
     lines += _table(["setting", "seed", *v.metrics],
                     [[r["setting"], str(r["seed"]), *(fmt(r[m]) if m in r else "-" for m in v.metrics)]
                      for r in v.per_seed])
-    lines += ["", "mean ± std over seeds:"]
+    lines += ["", "mean ± std over seeds (n = seeds measured):"]
     cells = []
     for row in rows:
-        out = [row, str(v.counts.get(row, 0))]
-        for m in v.metrics:
-            mean_std = v.summary.get(m, {}).get(row)
-            out.append(f"{fmt(mean_std[0])} ± {fmt(mean_std[1])}" if mean_std else "-")
-        cells.append(out)
+        n = v.counts.get(row, 0)
+        cells.append([row, str(n), *(mean_std_text(v.summary.get(m, {}).get(row), n) or "-" for m in v.metrics)])
     lines += _table(["setting", "n", *v.metrics], cells)
     if v.missing:
         lines += ["", "runs without numbers:", *(f"  {m}" for m in v.missing)]

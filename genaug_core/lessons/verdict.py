@@ -115,6 +115,13 @@ class Stat:
         return f"{fmt(self.mean)} ± {fmt(self.std)}" if self.n > 1 else f"{fmt(self.mean)} (1 seed)"
 
 
+def mean_std_text(mean_std: list[float] | None, n: int) -> str:
+    """A summary cell: "3.51 ± 0.02" for several seeds, "3.51" for one, "" when not measured."""
+    if not mean_std:
+        return ""
+    return f"{fmt(mean_std[0])} ± {fmt(mean_std[1])}" if n > 1 else fmt(mean_std[0])
+
+
 def fmt(x: float) -> str:
     """A number for a reason or a table: 3 significant figures, no exponent for everyday sizes."""
     ax = abs(x)
