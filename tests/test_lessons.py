@@ -266,6 +266,14 @@ def _cli(*args, runs_dir=None):
                           env=env, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
+def test_importing_the_lessons_and_their_page_panels_loads_no_torch():
+    code = "import sys, genaug_core.lessons, genaug_core.commands.lesson, ui.lessons; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
 def test_cli_lesson_list_parses():
     out = _cli("list")
     assert out.returncode == 0 and all(i in out.stdout for i in LESSONS.names())
@@ -305,7 +313,7 @@ def test_run_lesson_self_training_quick_in_process(tmp_path):
     assert all("val_bpc_change" in r.metrics for r in v.runs) and len(v.comparisons) == 2
     assert "val_bpc_change" in v.reason
     text = lessons.verdict_text(v)
-    assert "per seed:" in text and "mean ± std over seeds:" in text and "wall time:" in text
+    assert "per seed:" in text and "mean ± std over seeds" in text and "wall time:" in text
 
 
 @pytest.mark.slow
@@ -366,3 +374,13 @@ def test_compare_page_groups_lesson_runs_by_setting_with_error_bars(monkeypatch)
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("over seeds" in s and "names: char edits" in s for s in specs)
     assert any("Runs of a lesson are also grouped by setting" in c.value for c in at.caption)
+
+
+def test_page_says_no_verdict_for_a_cancelled_launch(monkeypatch):
+    _fake_launch("collapse", {}, state="cancelled")
+    at = _page(monkeypatch)
+    at.run()
+    at.selectbox(key="lessons.pick").select("collapse").run()
+    assert not at.exception and not at.error
+    assert any(w.value.startswith("No verdict") for w in at.warning)
+    assert any(t.value.startswith("failed: not measured: replace has no val_bpc_change") for t in at.text)

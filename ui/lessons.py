@@ -47,7 +47,10 @@ def _summary_table(v: Verdict) -> pd.DataFrame:
 def render_verdict(v: Verdict, lesson: Lesson) -> None:
     """Held / did not hold with the generated reason, each comparison, the tables and one chart per metric."""
     size = "quick size (checks the plumbing, not the science)" if v.quick else "full size"
-    if v.held:
+    if not any(c["measured"] for c in v.comparisons):
+        st.warning("No verdict: the runs the claim needs have no numbers (cancelled, failed or not scored)",
+                   icon=":material/help:")
+    elif v.held:
         st.success("The claim held", icon=":material/check_circle:")
     else:
         st.error("The claim did not hold", icon=":material/cancel:")
