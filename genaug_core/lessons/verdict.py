@@ -50,7 +50,7 @@ def run_metrics(run_dir: str | Path) -> dict[str, float]:
         for key in ROUND_METRICS:
             if _number(first.get(key)) and _number(last.get(key)):
                 out[f"{key}_round1"], out[f"{key}_last"] = float(first[key]), float(last[key])
-                out[f"{key}_change"] = float(last[key]) - float(first[key])
+                out[f"{key}_change"] = round(float(last[key]) - float(first[key]), 6)
         out["rounds"] = float(len(rounds))
         return out
     val = [r for r in runs.read_metrics(run_dir, split="val") if _number(r.get("loss"))]
