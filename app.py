@@ -27,6 +27,8 @@ See, by doing, how **data augmentation** helps small **generative models**.
    L1/L2 settings, then sample from it and see which samples are new.
 4. **Compare** — put runs side by side, scored on held-out real data: does augmentation help?
 5. **Self-training** — train on the model's own samples, round after round, and watch for model collapse.
+6. **Lessons** — re-run a published result (text and image augmentation, L2 and noise, model collapse) on a
+   small training set, several seeds each, and read the verdict the measured numbers give: held or not.
 
 Everything runs on this machine; nothing is downloaded.
 """

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("genaug_core.commands.train", "train a text or image model into a run folder"),
     "sample": ("genaug_core.commands.sample", "draw samples from a trained run"),
     "evaluate": ("genaug_core.commands.evaluate", "score a run's samples against held-out real data"),
+    "lesson": ("genaug_core.commands.lesson", "list the lessons, or run one and print its measured verdict"),
 }
 
 

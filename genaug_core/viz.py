@@ -167,3 +167,40 @@ def collapse_curves(series: dict[str, list[dict]], metrics: tuple[str, ...] = ("
     fig.update_layout(template=TEMPLATE, height=360, margin=dict(l=40, r=10, t=50, b=40),
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+def mean_bars(
+    points: dict[str, list[float]], title: str, higher_is_better: bool | None = None, yaxis: str = ""
+) -> go.Figure:
+    """One bar per group at the mean of its values, an error bar of one standard deviation (sample std,
+    shown for groups of two or more) and a dot per value (each seed); the best mean is highlighted.
+
+    points: group label -> its values (e.g. setting -> one value per seed); empty groups are left out.
+    Labels are shown as plain text (plotly's HTML-like tags are escaped).
+    """
+    import html
+
+    import plotly.graph_objects as go
+
+    groups = {str(k): [float(x) for x in v] for k, v in points.items() if len(v)}
+    labels = [html.escape(k) for k in groups]
+    means = [float(np.mean(v)) for v in groups.values()]
+    stds = [float(np.std(v, ddof=1)) if len(v) > 1 else 0.0 for v in groups.values()]
+    colours = ["#4c78a8"] * len(means)
+    if means and higher_is_better is not None:
+        colours[int(np.argmax(means) if higher_is_better else np.argmin(means))] = "#29a36a"
+    hint = "" if higher_is_better is None else (" (higher is better)" if higher_is_better else " (lower is better)")
+    fig = go.Figure(go.Bar(
+        x=labels, y=means, marker_color=colours, name="mean",
+        error_y=dict(type="data", array=stds, visible=True, color="#333"),
+        text=[f"{m:.3g}" for m in means], textposition="outside", cliponaxis=False,
+    ))  # fmt: skip
+    xs = [lab for lab, v in zip(labels, groups.values(), strict=True) for _ in v]
+    ys = [x for v in groups.values() for x in v]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="each seed",
+                             marker=dict(color="#e4572e", size=7, line=dict(color="white", width=1))))
+    fig.update_layout(
+        title=html.escape(title) + hint, template=TEMPLATE, height=320, xaxis_type="category", yaxis_title=yaxis,
+        margin=dict(l=40, r=10, t=50, b=40), showlegend=False,
+    )
+    return fig

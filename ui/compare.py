@@ -58,16 +58,41 @@ def render_curves(chosen: list[RunSummary]) -> None:
     st.plotly_chart(viz.loss_curves(series, metric=metric, title=title), width="stretch", key="compare.curves")
 
 
+def _setting_groups(chosen: list[RunSummary]) -> dict[str, list[RunSummary]]:
+    """Runs of a lesson grouped by their setting (each run folder's lesson.json); other runs are left out."""
+    from genaug_core.lessons.store import read_lesson_file
+
+    infos = {s.id: read_lesson_file(s.path) for s in chosen}
+    lessons = {i["lesson"] for i in infos.values() if i}
+    out: dict[str, list[RunSummary]] = {}
+    for s in chosen:
+        info = infos[s.id]
+        if info:
+            out.setdefault(info["setting"] if len(lessons) == 1 else f"{info['lesson']}: {info['setting']}", []).append(s)
+    return out
+
+
 def render_metric_bars(chosen: list[RunSummary]) -> None:
+    """One bar chart per headline metric; runs of a lesson with several seeds also get mean ± std per setting."""
+    groups = _setting_groups(chosen)
+    several_seeds = any(len(g) > 1 for g in groups.values())
     figures = []
     for kind in sorted({s.kind for s in chosen if s.kind}):
         for key, label, higher in compare.headline(kind):
             values = compare.metric_series([s for s in chosen if s.kind == kind], key)
-            if values:
-                figures.append((key, viz.metric_bars(values, title=label, higher_is_better=higher)))
+            if not values:
+                continue
+            if several_seeds:
+                points = {name: list(compare.metric_series([s for s in g if s.kind == kind], key).values())
+                          for name, g in groups.items()}
+                figures.append((f"{key}.seeds", viz.mean_bars(points, f"{label}, mean ± std over seeds", higher)))
+            figures.append((key, viz.metric_bars(values, title=label, higher_is_better=higher)))
     if not figures:
         st.caption("No run here is scored yet: metrics appear when a run finishes training.")
         return
+    if several_seeds:
+        st.caption("Runs of a lesson are also grouped by setting: bars at the mean, error bars one standard "
+                   "deviation over seeds, a dot for each seed.")
     cols = st.columns(2)
     for i, (key, fig) in enumerate(figures):
         cols[i % 2].plotly_chart(fig, width="stretch", key=f"compare.bar.{key}")

@@ -29,6 +29,7 @@ PAGES = [
     ("pages/4_Sample.py", "Sample", ":material/auto_awesome:"),
     ("pages/5_Compare.py", "Compare", ":material/compare_arrows:"),
     ("pages/6_Self-training.py", "Self-training", ":material/autorenew:"),
+    ("pages/7_Lessons.py", "Lessons", ":material/school:"),
 ]
 
 
