@@ -159,7 +159,10 @@ def bench_speed(args) -> None:
     c = task.model.config
     B, T = task.batch_size, task.block_size
     cpu = torch.device("cpu")
-    bf16 = resolve_precision("auto", text=True, device="cpu") == "bf16"  # what the loop uses on this machine
+    from genaug_core import kinds
+
+    gpt2 = kinds.get_kind("gpt2")
+    bf16 = resolve_precision("auto", gpt2.bf16_autocast, device="cpu") == "bf16"  # what the loop uses here
     print(
         f"\n## Speed: batch {B} x {T}, {c.n_layer} layers, width {c.n_embd}, vocab {c.vocab_size}, "
         f"{torch.get_num_threads()} threads; the loop's default here: "

@@ -37,6 +37,12 @@ def check_range(owner: str, field: str, value: float, lo: float | None = None, h
         raise ConfigError(f"{owner}.{field} = {value!r} is out of range; allowed: {lo_s} to {hi_s}")
 
 
+def check_zero_or_range(owner: str, field: str, value: float, lo: float, hi: float) -> None:
+    """Raise ConfigError unless value is 0 ("the preset's" / "the data's") or lo <= value <= hi."""
+    if value != 0 and not lo <= value <= hi:
+        raise ConfigError(f"{owner}.{field} = {value!r} is out of range; allowed: 0 or {lo:g} to {hi:g}")
+
+
 def check_choice(owner: str, field: str, value: Any, choices: typing.Iterable[Any]) -> None:
     choices = list(choices)
     if value not in choices:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from genaug_core.kinds.base import register_kind
 from genaug_core.kinds.families import TextKind
 from genaug_core.kinds.text_task import TokenStreamTask
-from genaug_core.settings import Config, check_range
+from genaug_core.settings import Config, check_range, check_zero_or_range
 
 # preset name -> shape; "small" has about as many parameters as GPT-2's "small" (~0.8M with a names vocabulary)
 PRESETS: dict[str, dict[str, int]] = {
@@ -45,10 +45,10 @@ class CharLSTMConfig(Config):
     dropout: float = 0.0  # between LSTM layers and before the head, 0-0.9
 
     def __post_init__(self) -> None:
-        check_range("CharLSTMConfig", "n_embd", self.n_embd, 0, 1024)
-        check_range("CharLSTMConfig", "hidden", self.hidden, 0, 4096)
-        check_range("CharLSTMConfig", "n_layer", self.n_layer, 0, 8)
-        check_range("CharLSTMConfig", "block_size", self.block_size, 0, 4096)
+        check_zero_or_range("CharLSTMConfig", "n_embd", self.n_embd, 4, 1024)
+        check_zero_or_range("CharLSTMConfig", "hidden", self.hidden, 4, 4096)
+        check_zero_or_range("CharLSTMConfig", "n_layer", self.n_layer, 1, 8)
+        check_zero_or_range("CharLSTMConfig", "block_size", self.block_size, 8, 4096)
         check_range("CharLSTMConfig", "dropout", self.dropout, 0.0, 0.9)
 
 

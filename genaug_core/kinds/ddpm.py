@@ -21,7 +21,7 @@ from typing import Any, Literal
 from genaug_core.errors import ConfigError, DataError
 from genaug_core.kinds.base import register_kind
 from genaug_core.kinds.families import ImageKind
-from genaug_core.settings import Config, check_range
+from genaug_core.settings import Config, check_range, check_zero_or_range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,11 +56,7 @@ class ImageModelConfig(Config):
         if len(self.channels) > 5:
             raise ConfigError(f"ImageModelConfig.channels has {len(self.channels)} levels; allowed: 1 to 5")
         check_range("ImageModelConfig", "layers_per_block", self.layers_per_block, 0, 4)
-        check_range("ImageModelConfig", "image_size", self.image_size, 0, 512)
-        if 0 < self.image_size < 4:
-            raise ConfigError(
-                f"ImageModelConfig.image_size = {self.image_size} is out of range; allowed: 0 or 4 to 512"
-            )
+        check_zero_or_range("ImageModelConfig", "image_size", self.image_size, 4, 512)
         check_range("ImageModelConfig", "class_dropout", self.class_dropout, 0.0, 1.0)
         check_range("ImageModelConfig", "num_train_timesteps", self.num_train_timesteps, 10, 4000)
         check_range("ImageModelConfig", "sample_steps", self.sample_steps, 1, 1000)

@@ -17,11 +17,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
-from genaug_core.errors import ConfigError
 from genaug_core.kinds.base import register_kind
 from genaug_core.kinds.families import TextKind
 from genaug_core.kinds.text_task import TokenStreamTask
-from genaug_core.settings import Config, check_range
+from genaug_core.settings import Config, check_range, check_zero_or_range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,11 +46,7 @@ class TextModelConfig(Config):
         check_range("TextModelConfig", "n_layer", self.n_layer, 0, 48)
         check_range("TextModelConfig", "n_head", self.n_head, 0, 64)
         check_range("TextModelConfig", "n_embd", self.n_embd, 0, 4096)
-        check_range("TextModelConfig", "block_size", self.block_size, 0, 4096)
-        if 0 < self.block_size < 8:
-            raise ConfigError(
-                f"TextModelConfig.block_size = {self.block_size} is out of range; allowed: 0 or 8 to 4096"
-            )
+        check_zero_or_range("TextModelConfig", "block_size", self.block_size, 8, 4096)
         check_range("TextModelConfig", "dropout", self.dropout, 0.0, 0.9)
         check_range("TextModelConfig", "bpe_vocab_size", self.bpe_vocab_size, 260, 65536)
 
