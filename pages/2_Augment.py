@@ -9,7 +9,7 @@ from genaug_core.errors import GenAugError
 from ui import state
 from ui.data import current_dataset, describe
 from ui.sidebar import render_sidebar
-from ui.widgets import pipeline_editor, seed_widget, set_pipeline
+from ui.widgets import LEAKING_EXPLAINED, pipeline_editor, seed_widget, set_pipeline, text_variants_view
 
 st.set_page_config(page_title="Augment · GenAug Studio", page_icon=":material/auto_awesome:", layout="wide")
 st.title("Augment")
@@ -24,6 +24,8 @@ try:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Pipeline")
+        if ds.kind == "image":
+            st.caption(LEAKING_EXPLAINED)
         pipe = pipeline_editor(Pipeline.from_dict(st.session_state[state.PIPELINE]), channels)
         pipe = seed_widget(pipe)
         st.session_state[state.PIPELINE] = pipe.to_dict()
@@ -42,7 +44,8 @@ try:
                 st.image(preview.tile(grid), caption="each row: the original, then its variants")
             else:
                 table, drawn = preview.text_variants(pipe, [ds.texts[i] for i in ids], ids, n_var, pipe.seed)
-                st.dataframe(table, hide_index=True, key="augment.variants_table")
+                st.caption("each item, then its variants below it: edits highlighted, deletions struck through")
+                text_variants_view(table, n_var)
             if ids:
                 with st.expander("Parameters drawn per variant"):
                     st.dataframe(drawn, hide_index=True, key="augment.drawn_table")

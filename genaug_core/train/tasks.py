@@ -9,7 +9,9 @@ The loop (loop.py) is the same for both; a task supplies:
     task.save(model, folder)        save_pretrained + genaug.json, loadable by plain transformers / diffusers
 
 TextTask: GPT-2 on a character (or BPE) token stream; noise on the token
-embeddings. ImageTask: a UNet denoiser (DDPM); noise on the pixels.
+embeddings. ImageTask: a UNet denoiser (DDPM); noise on the pixels; with
+non-leaking augmentation the UNet also gets each image's describing vector
+(genaug_core.models.augment_map).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def check_noise_target(cfg: RunConfig, kind: str) -> None:
 class TextTask:
     kind = "text"
     unit = "tokens"
+    augment_note = ""  # non-leaking augmentation is for images only
 
     def __init__(self, cfg: RunConfig, ds: TextDataset, device: torch.device, rank: int, resume_dir: Path | None):
         from genaug_core.models import text as tm
@@ -168,6 +171,7 @@ class ImageTask:
 
     def __init__(self, cfg: RunConfig, ds: ImageDataset, device: torch.device, rank: int, resume_dir: Path | None):
         from genaug_core.models import image as im
+        from genaug_core.models.augment_map import condition_on_vectors
 
         check_noise_target(cfg, "image")
         self.cfg, self.device, self.rank = cfg, device, rank
@@ -191,6 +195,11 @@ class ImageTask:
         else:
             self.model = im.build_unet(mcfg, self.size, ds.channels, self.num_classes)
             self.scheduler = im.build_scheduler(mcfg)
+        pipeline = load_pipeline(cfg.augment.pipeline, cfg.augment.p, "image")
+        # non-leaking augmentation (EDM): the UNet also gets each training image's describing vector, D numbers
+        self.augment_dim, self.augment_note = condition_on_vectors(
+            self.model, pipeline, cfg.augment.non_leaking, resumed=resume_dir is not None
+        )
         self.model.to(device)
         self.batch_size = cfg.train.resolved("image").batch_size  # B (auto: 64)
         labels = ds.labels if self.num_classes else None
@@ -201,8 +210,9 @@ class ImageTask:
             self.batch_size,
             seed=cfg.train.seed,
             rank=rank,
-            pipeline=load_pipeline(cfg.augment.pipeline, cfg.augment.p, "image"),
+            pipeline=pipeline,
             p=cfg.augment.p,
+            augment_dim=self.augment_dim,
         )
         # a fixed validation problem: the same images, noise and timesteps at every evaluation
         self.val = None
@@ -233,7 +243,7 @@ class ImageTask:
         return self.scheduler.add_noise(x0, noise, t)
 
     def loss(self, model: torch.nn.Module, step: int) -> tuple[torch.Tensor, int]:
-        x0, y = self.batches.get(step)  # (B, C, S, S) in [-1, 1], (B,) labels or None
+        x0, y, a = self.batches.get_with_vectors(step)  # (B, C, S, S) in [-1, 1], (B,) labels or None, (B, D) or None
         x0 = x0.to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(step_seed(self.cfg.train.seed, self.rank, step, 1))
         reg = self.cfg.regularization
@@ -247,7 +257,8 @@ class ImageTask:
             0, self.scheduler.config.num_train_timesteps, (x0.shape[0],), generator=gen, device=self.device
         )
         noisy = self._add_noise(x0, noise, t)
-        pred = model(noisy, t, class_labels=y).sample  # predicted noise (B, C, S, S)
+        vectors = {} if a is None else {"augment_labels": a.to(self.device)}  # what augmentation did to each image
+        pred = model(noisy, t, class_labels=y, **vectors).sample  # predicted noise (B, C, S, S)
         return F.mse_loss(pred.float(), noise), x0.shape[0]
 
     @torch.no_grad()
