@@ -209,6 +209,18 @@ def test_default_image_pipeline_does_not_leak_or_mirror():
         assert changed.any() and (vec.any(axis=1) | ~changed).all()  # a changed image has a nonzero vector
 
 
+def test_vector_rms_measures_each_component_with_every_step_on():
+    pipe = default_pipeline("image")
+    rms = pipe.vector_rms((8, 8, 1))
+    names = pipe.augment_layout
+    assert rms.shape == (pipe.augment_dim,) and rms.dtype == np.float32
+    assert rms[names.index("s2.pad_and_crop.dx")] == pytest.approx(0.125 * math.sqrt(2 / 3), rel=0.15)  # -1, 0, +1 px
+    assert rms[names.index("s5.horizontal_flip.flip_x")] == 1.0  # measured even though the step's p is 0
+    assert rms[names.index("s1.affine.shear_x")] == 1.0  # always 0 here: left as it is, never scaled up
+    np.testing.assert_array_equal(rms, pipe.vector_rms((8, 8, 1)))  # fixed draws
+    assert pipe.vector_rms((32, 32, 3))[names.index("s2.pad_and_crop.dx")] < 0.05  # 1 pixel of 32
+
+
 # --- the UNet's map ---------------------------------------------------------------------------------
 
 
@@ -250,6 +262,10 @@ def test_the_map_adds_to_the_time_embedding_and_trains(unet):
         unet(x, t, class_labels=y, augment_labels=torch.tensor([[1.0, 0.0]] * 4))
     assert torch.allclose(seen["emb"], plain + 0.5)  # emb (B, E) + W @ [1, 0]
     assert amap.weight.shape == (unet.time_embedding.linear_2.out_features, 2)
+    scaled = am.AugmentMap(2, 4, rms=[0.5, 2.0])
+    with torch.no_grad():
+        scaled.weight.fill_(1.0)
+    assert scaled(torch.tensor([[1.0, 1.0]])).tolist() == [[2.5] * 4]  # W @ (a / rms)
     unet.train()
     loss = unet(x, t, class_labels=y, augment_labels=torch.ones(4, 2)).sample.square().mean()
     loss.backward()
@@ -263,7 +279,7 @@ def test_save_loads_as_plain_diffusers_and_samples_the_same(unet, tmp_path):
     from diffusers import DDPMScheduler, UNet2DModel
     from safetensors import safe_open
 
-    amap = am.attach_augment_map(unet, 3, ["a", "b", "c"])
+    amap = am.attach_augment_map(unet, 3, ["a", "b", "c"], rms=[0.1, 1.0, 2.0])
     with torch.no_grad():
         torch.nn.init.normal_(amap.weight)
     sched = im.build_scheduler(TINY_IMAGE)
@@ -279,7 +295,8 @@ def test_save_loads_as_plain_diffusers_and_samples_the_same(unet, tmp_path):
     plain = UNet2DModel.from_pretrained(tmp_path)  # no map, no warning about extra keys
     plain_sched = DDPMScheduler.from_pretrained(tmp_path)
     ours, sched_config, meta = im.load_image_model(tmp_path)
-    assert torch.equal(am.augment_map_of(ours).weight, amap.weight)
+    assert torch.equal(am.augment_map_of(ours).weight, amap.weight) and am.augment_map_of(ours).rms.tolist() == [
+        pytest.approx(0.1), 1.0, 2.0]
     a = im.sample_images(plain, dict(plain_sched.config), n=4, steps=3, class_ids=1, seed=5)
     b = im.sample_images(ours, sched_config, n=4, steps=3, class_ids=1, seed=5)
     np.testing.assert_array_equal(a, b)
@@ -287,8 +304,9 @@ def test_save_loads_as_plain_diffusers_and_samples_the_same(unet, tmp_path):
 
 def test_condition_on_vectors_decides_and_says_why(unet):
     pipe = Pipeline("image", (Step("affine"), Step("gauss_noise")))
-    dim, note = am.condition_on_vectors(unet, pipe, non_leaking=True, resumed=False)
+    dim, note = am.condition_on_vectors(unet, pipe, non_leaking=True, resumed=False, image_shape=(8, 8, 1))
     assert dim == 8 and am.augment_map_of(unet).in_features == 8
+    np.testing.assert_array_equal(am.augment_map_of(unet).rms.numpy(), pipe.vector_rms((8, 8, 1)))
     assert "on: 8-number" in note and "leak into samples: 2. gauss_noise" in note
     assert am.condition_on_vectors(unet, pipe, True, resumed=True)[0] == 8  # a saved map is kept
     with pytest.raises(ConfigError, match="takes 8 numbers"):
@@ -349,6 +367,8 @@ def test_non_leaking_run_saves_a_plain_model_and_the_map(tmp_path):
     assert (model / "augment_map.safetensors").exists()
     dim = default_pipeline("image").augment_dim
     assert json.loads((model / "genaug.json").read_text())["augment"]["dim"] == dim
+    saved_rms = load_file(model / "augment_map.safetensors")["rms"].numpy()
+    np.testing.assert_array_equal(saved_rms, default_pipeline("image").vector_rms((8, 8, 1)))  # the digits' shape
     plain = UNet2DModel.from_pretrained(model)
     sched = DDPMScheduler.from_pretrained(model)
     loaded = runs.load_run_model(run)

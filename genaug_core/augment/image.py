@@ -85,7 +85,7 @@ def _describe_affine(drawn: dict[str, Any], params: dict[str, Any], height: int,
     # the shift in pixels (whole ones; rounded so that float error does not turn "no shift" into 1e-16)
     dx, dy = np.round(m[:2, 2] - centre + m[:2, :2] @ centre, 6)
     rotate_scale = np.array([[math.cos(r) * sx, math.sin(r) * sy], [-math.sin(r) * sx, math.cos(r) * sy]])
-    shear = m[:2, :2] @ np.linalg.inv(rotate_scale)  # [[1, tan x], [tan y, 1]]
+    shear = np.round(m[:2, :2] @ np.linalg.inv(rotate_scale), 9)  # [[1, tan x], [tan y, 1]], float error off
     return [math.cos(r) - 1.0, math.sin(r), dx / width, dy / height, math.log(sx), math.log(sy),
             math.atan(shear[0, 1]), math.atan(shear[1, 0])]
 
