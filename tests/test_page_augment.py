@@ -117,7 +117,8 @@ def test_broken_pipeline_in_session_shows_an_error_not_a_traceback():
 
 def test_image_steps_say_whether_they_leak():
     at = page()
-    at.session_state[PIPELINE] = Pipeline("image", (Step("affine"), Step("gauss_noise"), Step("coarse_dropout"))).to_dict()
+    pipe = Pipeline("image", (Step("affine"), Step("gauss_noise"), Step("coarse_dropout")))
+    at.session_state[PIPELINE] = pipe.to_dict()
     at.run()
     ok(at)
     labels = [e.label for e in at.expander if e.label[:1].isdigit()]

@@ -225,7 +225,8 @@ class Pipeline:
     @property
     def augment_layout(self) -> tuple[str, ...]:
         """Names of the vector's components, step by step: ("s1.affine.rot_cos-1", ..., "s3.pad_and_crop.dy")."""
-        return tuple(f"s{i + 1}.{step.augmenter}.{name}" for i, step in enumerate(self.steps) for name in step.spec.vector)
+        steps = enumerate(self.steps, 1)
+        return tuple(f"s{i}.{step.augmenter}.{name}" for i, step in steps for name in step.spec.vector)
 
     @property
     def augment_dim(self) -> int:

@@ -198,7 +198,8 @@ class ImageTask:
         pipeline = load_pipeline(cfg.augment.pipeline, cfg.augment.p, "image")
         # non-leaking augmentation (EDM): the UNet also gets each training image's describing vector, D numbers
         self.augment_dim, self.augment_note = condition_on_vectors(
-            self.model, pipeline, cfg.augment.non_leaking, resumed=resume_dir is not None, image_shape=ds.images.shape[1:]
+            self.model, pipeline, cfg.augment.non_leaking, resumed=resume_dir is not None,
+            image_shape=ds.images.shape[1:],  # (H, W, C) the pipeline augments
         )
         self.model.to(device)
         self.batch_size = cfg.train.resolved("image").batch_size  # B (auto: 64)
