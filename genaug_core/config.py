@@ -237,6 +237,11 @@ class AugmentConfig(Config):
     pipeline: dict[str, Any] = dataclasses.field(default_factory=dict)
     # probability that a training item is augmented when it is drawn, 0-1
     p: float = 0.0
+    # images: non-leaking augmentation (Karras et al. 2022): the UNet is told what was done to each training
+    # image (the pipeline steps' describing vectors; zeros = not augmented) and samples with zeros, so rotated or
+    # shifted training images do not turn into rotated or shifted samples. Ignored for text and for pipelines whose
+    # steps have no vector; steps without one still leak (the run log lists them)
+    non_leaking: bool = True
 
     def __post_init__(self) -> None:
         check_range("AugmentConfig", "p", self.p, 0.0, 1.0)

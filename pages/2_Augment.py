@@ -5,11 +5,12 @@ import streamlit as st
 
 from genaug_core.augment import export, preview
 from genaug_core.augment.pipeline import Pipeline, default_pipeline
+from genaug_core.data import BUILTINS
 from genaug_core.errors import GenAugError
 from ui import state
 from ui.data import current_dataset, describe
 from ui.sidebar import page_config, render_sidebar
-from ui.widgets import pipeline_editor, seed_widget, set_pipeline
+from ui.widgets import LEAKING_EXPLAINED, pipeline_editor, seed_widget, set_pipeline, text_variants_view
 
 st.set_page_config(**page_config(__file__))
 st.title("Augment")
@@ -24,6 +25,8 @@ try:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Pipeline")
+        if ds.kind == "image":
+            st.caption(LEAKING_EXPLAINED)
         pipe = pipeline_editor(Pipeline.from_dict(st.session_state[state.PIPELINE]), channels)
         pipe = seed_widget(pipe)
         st.session_state[state.PIPELINE] = pipe.to_dict()
@@ -42,7 +45,8 @@ try:
                 st.image(preview.tile(grid), caption="each row: the original, then its variants")
             else:
                 table, drawn = preview.text_variants(pipe, [ds.texts[i] for i in ids], ids, n_var, pipe.seed)
-                st.dataframe(table, hide_index=True, key="augment.variants_table")
+                st.caption("each item, then its variants below it: edits highlighted, deletions struck through")
+                text_variants_view(table, n_var)
             if ids:
                 with st.expander("Parameters drawn per variant"):
                     st.dataframe(drawn, hide_index=True, key="augment.drawn_table")
@@ -71,7 +75,7 @@ try:
             st.download_button("Pipeline JSON", pipe.to_json(), "pipeline.json", "application/json",
                                key="augment.dl_json", on_click="ignore")
             source = (st.session_state.get(state.DATASET_SPEC) or {}).get("source")
-            snippet = export.python_snippet(pipe, source if source in ("digits", "shapes", "names", "prose") else None)
+            snippet = export.python_snippet(pipe, source if source in BUILTINS else None)
             st.download_button("Python snippet", snippet, "augment_pipeline.py", "text/x-python",
                                key="augment.dl_py", on_click="ignore")
             st.code(snippet, language="python")

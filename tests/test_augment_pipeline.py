@@ -190,3 +190,23 @@ def test_noise_preview_stays_in_the_ball():
     same, norms = preview.noise_preview(x, 0.0, "l2")
     np.testing.assert_array_equal(same, x)
     assert (norms == 0).all()
+
+
+@pytest.mark.parametrize("before,after", [
+    ("The quick brown fox jumps.", "The quikc fast fox jumps!"), ("hello world", "world"), ("", "abc"), ("abc", ""),
+    ("a  b", "a b"), ("<b>x</b> **y**", "<b>x</b> **z**"), ("same", "same"), ("line\nbreak", "line\n\nbreak"),
+])  # fmt: skip
+def test_diff_segments_rebuild_both_texts(before, after):
+    segs = preview.diff_segments(before, after)
+    assert "".join(t for t, k in segs if k != preview.DELETED) == after
+    assert "".join(t for t, k in segs if k != preview.CHANGED) == before
+    assert all(t for t, _ in segs) and all(a[1] != b[1] for a, b in zip(segs, segs[1:], strict=False))  # merged
+    if before == after:
+        assert segs == ([(after, "same")] if after else [])
+
+
+def test_diff_segments_mark_letters_in_a_typo_and_whole_words_otherwise():
+    segs = preview.diff_segments("the quick fox", "the quikc fox")
+    assert ("the qui", "same") in segs and all(len(t) == 1 for t, k in segs if k != "same")  # single letters
+    segs = preview.diff_segments("the quick fox", "the fast fox")
+    assert segs == [("the ", "same"), ("quick", "deleted"), ("fast", "changed"), (" fox", "same")]

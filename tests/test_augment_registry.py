@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from genaug_core.augment import wordnet
+from genaug_core.augment.catalog import list_augmenters
 from genaug_core.augment.pipeline import Pipeline, Step, default_pipeline
-from genaug_core.augment.registry import list_augmenters
 from genaug_core.errors import ConfigError
 
 ALL = list_augmenters()

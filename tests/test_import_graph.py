@@ -20,17 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "genaug_core"
 MAX_LINES = 800
 
-# Cycles that exist on this branch outside data/uploads and metrics/, being
-# removed on other branches right now. Each is the exact set of modules of one
-# strongly connected component. A cycle not listed here fails the test; when
-# one listed here is gone, drop it (the test says so).
-KNOWN_ELSEWHERE: set[frozenset[str]] = {
-    # registry.py imports image and text (inside a function) to fill the registry; they import its decorator
-    frozenset({"genaug_core.augment.registry", "genaug_core.augment.image", "genaug_core.augment.text"}),
-}
-
-# Files over MAX_LINES on this branch that other branches are splitting (none).
-KNOWN_LONG: set[str] = set()
 
 
 def module_names(root: Path) -> dict[str, Path]:
@@ -139,12 +128,9 @@ def _describe(cycles: set[frozenset[str]]) -> str:
     return "\n".join("  " + " <-> ".join(sorted(c)) for c in sorted(cycles, key=sorted))
 
 
-def test_no_new_import_cycles():
+def test_no_import_cycles():
     cycles = import_cycles(PACKAGE)
-    new = cycles - KNOWN_ELSEWHERE
-    assert not new, f"import cycles in genaug_core:\n{_describe(new)}"
-    gone = KNOWN_ELSEWHERE - cycles
-    assert not gone, f"these cycles are gone; remove them from KNOWN_ELSEWHERE:\n{_describe(gone)}"
+    assert not cycles, f"import cycles in genaug_core:\n{_describe(cycles)}"
 
 
 def test_no_file_over_800_lines():
@@ -153,11 +139,7 @@ def test_no_file_over_800_lines():
         for p in sorted(PACKAGE.rglob("*.py"))
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
-    new = {p: n for p, n in long.items() if p not in KNOWN_LONG}
-    assert not new, f"files over {MAX_LINES} lines: {new}"
-    assert not KNOWN_LONG - set(long), (
-        f"no longer over {MAX_LINES} lines; remove from KNOWN_LONG: {KNOWN_LONG - set(long)}"
-    )
+    assert not long, f"files over {MAX_LINES} lines: {long}"
 
 
 def test_graph_builder_on_a_small_package(tmp_path):

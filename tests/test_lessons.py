@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from genaug_core import lessons, runs
-from genaug_core.config import AugmentConfig, RunConfig, read_run_config
+from genaug_core.config import RunConfig, read_run_config
 from genaug_core.errors import ConfigError, RegistryError
 from genaug_core.lessons import LESSONS, Compare, InteriorOptimum, check_claim, get_lesson, plan_runs, verdict_for
 from genaug_core.lessons.plan import lesson_info, new_group_id
@@ -21,14 +21,11 @@ from genaug_core.lessons.verdict import Stat, run_metrics
 from genaug_core.train import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
-NEEDS_NON_LEAKING = pytest.mark.skipif(
-    not hasattr(AugmentConfig(), "non_leaking"), reason="needs augment.non_leaking (merged from the augmentation branch)"
-)
 JSON_FIELDS = {"lesson", "claim", "held", "seeds", "runs", "summary", "reason", "comparisons"}
 
 
 def _lesson_params():
-    return [pytest.param(i, marks=NEEDS_NON_LEAKING) if i == "image-augmentation" else i for i in LESSONS.names()]
+    return list(LESSONS.names())
 
 
 # --- specs -----------------------------------------------------------------------------------------------
@@ -317,7 +314,6 @@ def test_run_lesson_self_training_quick_in_process(tmp_path):
 
 
 @pytest.mark.slow
-@NEEDS_NON_LEAKING
 def test_run_lesson_image_quick_in_process(tmp_path):
     v = lessons.run_lesson("image-augmentation", quick=True, root=tmp_path)
     assert v.complete and all("fd" in r.metrics and "recall" in r.metrics for r in v.runs)

@@ -103,7 +103,8 @@ def test_grayscale_notes_and_text_dataset(tiny_texts):
     at.button(key="augment.reset").click().run()
     ok(at)
     assert at.session_state[PIPELINE]["kind"] == "text"
-    assert at.dataframe  # the variants table
+    assert at.dataframe  # the parameters drawn per variant
+    assert any("<strong>item" in m.value for m in at.markdown)  # the variants, stacked under each item
 
 
 def test_broken_pipeline_in_session_shows_an_error_not_a_traceback():
@@ -112,3 +113,47 @@ def test_broken_pipeline_in_session_shows_an_error_not_a_traceback():
     at.run()
     assert not at.exception
     assert "nope" in at.error[0].value
+
+
+def test_image_steps_say_whether_they_leak():
+    at = page()
+    pipe = Pipeline("image", (Step("affine"), Step("gauss_noise"), Step("coarse_dropout")))
+    at.session_state[PIPELINE] = pipe.to_dict()
+    at.run()
+    ok(at)
+    labels = [e.label for e in at.expander if e.label[:1].isdigit()]
+    assert labels == ["1. affine · non-leaking", "2. gauss_noise · leaks into samples",
+                      "3. coarse_dropout · leaks into samples"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "leaks into its samples" in captions and "describing vector" in captions  # the two-sentence explanation
+    assert "Non-leaking: describes what it did with 8 number(s)" in captions
+    picker = at.selectbox(key="augment.add_choice")
+    assert picker.format_func("horizontal_flip").endswith("[non-leaking]")
+    assert picker.format_func("gaussian_blur").endswith("[leaks into samples]")
+
+
+def test_text_variants_are_stacked_under_each_item_with_edits_marked_and_escaped():
+    import html
+    import re
+
+    from genaug_core.data import TextDataset
+
+    tricky = ["<b>bold</b> **x** $y$ :smile: [a](http://e.com)", "line one\n\nline two # head"]
+    at = page()
+    at.session_state[DATASET] = TextDataset(name="tricky", source="test", texts=tricky * 2)
+    at.session_state[PIPELINE] = Pipeline("text", (Step("char_edit", {"rate": 0.3}),), seed=1).to_dict()
+    at.run()
+    ok(at)
+    at.multiselect(key="augment.items").set_value([0, 1]).run()
+    at.slider(key="augment.n_variants").set_value(3).run()
+    ok(at)
+    blocks = [m.value for m in at.markdown if "<strong>item" in m.value]
+    assert len(blocks) == 2  # one block per item, its variants stacked inside it
+    for text, block in zip(tricky, blocks, strict=True):
+        assert block.count('<div style="white-space:pre-wrap') == 1 + 3  # the original, then 3 variant lines
+        bare = re.sub(r"&#\d+;", "", re.sub(r"</?(div|strong|mark|del)( [^>]*)?>", "", block))  # no tags, entities
+        assert not set(bare) & set("<>*_$[]()`#:&;\n"), "user text must reach the page escaped"
+        assert "<mark>" in block  # rate 0.3 edits something in every variant
+        # the original comes back exactly once escaping is undone
+        head = re.search(r"</strong> &#183; (.*?)</div>", block).group(1)
+        assert html.unescape(head) == text

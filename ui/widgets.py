@@ -1,4 +1,4 @@
-"""Widgets drawn from augmenter parameter specs, and the pipeline step editor.
+"""Widgets drawn from augmenter parameter specs, the pipeline step editor, and text variants with their edits marked.
 
 `param_widget` draws one widget per ParamSpec type (slider, range slider,
 checkbox, select box, text box); `pipeline_editor` draws the Augment page's
@@ -6,6 +6,12 @@ step list (add, remove, reorder, probability, parameters) and returns the
 edited Pipeline. Widget keys are explicit strings built from the step's
 position, its augmenter and an edit counter that changes whenever steps are
 added, removed or moved, so a widget never inherits another step's value.
+
+Image steps say whether they leak into a diffusion model's samples (from the
+registry entry: `AugmenterSpec.non_leaking`). `text_variants_view` stacks each
+text item's variants under it with the edits highlighted (the segments come
+from genaug_core.augment.preview.diff_segments); user text is HTML-escaped
+character by character, so no Markdown, HTML or LaTeX in it is ever rendered.
 """
 
 from __future__ import annotations
@@ -15,11 +21,21 @@ from typing import Any
 
 import streamlit as st
 
+from genaug_core.augment.catalog import list_augmenters
 from genaug_core.augment.pipeline import MAX_SEED, Pipeline
-from genaug_core.augment.registry import AugmenterSpec, ParamSpec, list_augmenters
+from genaug_core.augment.preview import CHANGED, DELETED, diff_segments
+from genaug_core.augment.registry import AugmenterSpec, ParamSpec
 from ui import state
 
 EDITS = "augment.edits"  # session key: counter bumped on structural edits (part of every widget key)
+NON_LEAKING, LEAKS = "non-leaking", "leaks into samples"
+LEAKING_EXPLAINED = (
+    "A diffusion model learns to generate what it is trained on, so an augmentation it cannot tell from the data "
+    "(noise, blur, cut-outs) leaks into its samples: rotated or speckled training digits come out as rotated or "
+    "speckled digits. A non-leaking step also hands the model a describing vector of what it did (flipped, shifted "
+    "by 1 pixel, 10% brighter), and sampling asks for \"no augmentation\", so the model learns from the extra "
+    "variety while its samples stay like the real data."
+)
 
 
 def param_widget(spec: ParamSpec, value: Any, key: str) -> Any:
@@ -76,8 +92,16 @@ def _edit(action: str, index: int = 0) -> None:
     set_pipeline(pipe)
 
 
+def leak_label(aug: AugmenterSpec) -> str | None:
+    """Image augmenters: "non-leaking" or "leaks into samples" (from the registry entry); text: None."""
+    if aug.kind != "image":
+        return None
+    return NON_LEAKING if aug.non_leaking else LEAKS
+
+
 def _picker_label(aug: AugmenterSpec) -> str:
-    return f"{aug.category} · {aug.name} — {aug.help}"
+    leak = leak_label(aug)
+    return f"{aug.category} · {aug.name} — {aug.help}" + (f" [{leak}]" if leak else "")
 
 
 def pipeline_editor(pipe: Pipeline, channels: int | None = None) -> Pipeline:
@@ -89,9 +113,15 @@ def pipeline_editor(pipe: Pipeline, channels: int | None = None) -> Pipeline:
         aug = step.spec
         key = f"augment.e{edits}.s{i}.{step.augmenter}"
         # a stable label (no values in it): Streamlit keeps an expander open only while its label is unchanged
-        title = f"{i + 1}. {step.augmenter}" + (" ⚠" if i in notes else "")
+        leak = leak_label(aug)
+        title = f"{i + 1}. {step.augmenter}" + (f" · {leak}" if leak else "") + (" ⚠" if i in notes else "")
         with st.expander(title, expanded=False):
             st.caption(f"{aug.help} ({aug.library})")
+            if leak == NON_LEAKING:
+                st.caption(f"Non-leaking: describes what it did with {len(aug.vector)} number(s) "
+                           f"({', '.join(aug.vector)}).")
+            elif leak:
+                st.caption("Leaks into samples: no vector says what it did, so a model may copy it.")
             if i in notes:
                 st.warning(notes[i])
             p = st.slider("probability", 0.0, 1.0, step.p, 0.05, key=f"{key}.p",
@@ -128,3 +158,46 @@ def seed_widget(pipe: Pipeline) -> Pipeline:
                            help="the same seed draws the same variants; training uses it too")
     c2.button("Re-roll", key="augment.reroll", icon=":material/casino:", on_click=_reroll, width="stretch")
     return pipe.with_seed(int(seed))
+
+
+# --- text variants, stacked, with the edits marked -------------------------------------------------
+
+
+def escape_all(text: str) -> str:
+    """Every character but letters, digits and spaces as an HTML character reference.
+
+    Stronger than html.escape: Markdown (* _ ` # [ ] |), Streamlit's :emoji: and $LaTeX$ syntax and line
+    breaks (which would end the HTML block) are all characters outside [A-Za-z0-9 ], so none survives.
+    """
+    return "".join(c if c.isalnum() or c == " " else f"&#{ord(c)};" for c in text)
+
+
+def diff_html(before: str, after: str) -> str:
+    """`after` as escaped HTML: edited text in <mark>, deleted text of `before` struck through in <del>."""
+    out = []
+    for text, kind in diff_segments(before, after):
+        body = escape_all(text)
+        if kind == CHANGED:
+            out.append(f"<mark>{body}</mark>")
+        elif kind == DELETED:
+            out.append(f'<del style="opacity:0.55">{body}</del>')
+        else:
+            out.append(body)
+    return "".join(out)
+
+
+_LINE = 'style="white-space:pre-wrap;overflow-wrap:anywhere;font-family:monospace;margin:0.1rem 0"'
+
+
+def text_variants_view(table: list[dict[str, Any]], n_variants: int) -> None:
+    """One bordered block per item: the original, then each variant on its own line below it, edits marked."""
+    for row in table:
+        original = row["original"]
+        head = f"<strong>item {int(row['item'])}</strong> &#183; {escape_all(original) or '&#8709;'}"  # ∅: empty
+        lines = [f"<div {_LINE}>{head}</div>"]
+        for v in range(n_variants):
+            variant = row[f"variant {v + 1}"]
+            same = " &#183; unchanged" if variant == original else ""
+            lines.append(f"<div {_LINE}>{v + 1}&#46; {diff_html(original, variant)}{same}</div>")
+        with st.container(border=True):
+            st.markdown(f"<div>{''.join(lines)}</div>", unsafe_allow_html=True)

@@ -11,6 +11,17 @@ the result back. `needs_rgb=True` marks transforms that only work on 3
 channels (colour noise, hue, weather); on grayscale data the pipeline skips
 them and the preview says why.
 
+Describing vectors (non-leaking augmentation, EDM's augmentation pipe): the
+geometric and colour entries declare `vector` (component names) and
+`describe`, which turns the parameters albumentations drew into those
+numbers. Units follow Karras et al. 2022: flips and other on/off transforms
+are bits; rotation is cos(angle) - 1 and sin(angle); shifts are fractions of
+the side; zooms are logs; brightness, contrast, gamma and colour shifts are
+offsets from "unchanged". So every component is 0 when the transform did
+nothing, and the pipeline writes zeros for a step that did not run. Entries
+whose result depends on random draws no vector holds (noise, blur, dropout,
+elastic and grid warps, perspective, fog, JPEG) declare none: they leak.
+
 albumentations is imported inside the builders (it costs ~1.5 s).
 """
 
@@ -50,11 +61,55 @@ def _pair(value: list[Any]) -> tuple[Any, Any]:
     return (value[0], value[1])
 
 
+# --- describing vectors: drawn parameters -> numbers (0 = unchanged) -----------------
+
+
+def _ran(drawn: dict[str, Any], params: dict[str, Any], height: int, width: int) -> list[float]:
+    """On/off transforms (flips, invert, equalise): that it ran is all there is to say."""
+    return [1.0]
+
+
+def _describe_affine(drawn: dict[str, Any], params: dict[str, Any], height: int, width: int) -> list[float]:
+    """Rotation, shift, zoom and shear of A.Affine.
+
+    albumentations draws the shift in whole pixels and keeps only the matrix
+    M = centre @ translate @ shear @ rotate @ scale @ centre^-1 (pixel coordinates), so
+    rotation and scale come from the drawn values and the shift and shear are read back from M.
+    """
+    import numpy as np
+
+    r = math.radians(drawn["rotate"])
+    sx, sy = float(drawn["scale"]["x"]), float(drawn["scale"]["y"])
+    m = np.asarray(drawn["matrix"], dtype=np.float64)  # (3, 3)
+    centre = np.array([width / 2 - 0.5, height / 2 - 0.5])  # albumentations' centre
+    # the shift in pixels (whole ones; rounded so that float error does not turn "no shift" into 1e-16)
+    dx, dy = np.round(m[:2, 2] - centre + m[:2, :2] @ centre, 6)
+    rotate_scale = np.array([[math.cos(r) * sx, math.sin(r) * sy], [-math.sin(r) * sx, math.cos(r) * sy]])
+    shear = np.round(m[:2, :2] @ np.linalg.inv(rotate_scale), 9)  # [[1, tan x], [tan y, 1]], float error off
+    return [math.cos(r) - 1.0, math.sin(r), dx / width, dy / height, math.log(sx), math.log(sy),
+            math.atan(shear[0, 1]), math.atan(shear[1, 0])]
+
+
+def _describe_crop(drawn: dict[str, Any], params: dict[str, Any], height: int, width: int) -> list[float]:
+    """A crop resized back to the full size is a zoom about the crop's centre plus a shift."""
+    x0, y0, x1, y1 = drawn["crop_coords"]
+    dx = (width / 2 - (x0 + x1) / 2) / width  # how far the content moves, as a fraction of the side
+    dy = (height / 2 - (y0 + y1) / 2) / height
+    return [dx, dy, math.log(width / (x1 - x0)), math.log(height / (y1 - y0))]
+
+
+def _describe_pad_crop(drawn: dict[str, Any], params: dict[str, Any], height: int, width: int) -> list[float]:
+    """Pad, then crop a window of the input size: a whole-pixel shift of the content."""
+    x0, y0 = drawn["crop_coords"][:2]
+    return [(drawn["pad_left"] - x0) / width, (drawn["pad_top"] - y0) / height]
+
+
 # --- geometry ----------------------------------------------------------------
 
 
 @augmenter("horizontal_flip", kind="image", category=GEOMETRY, library="albumentations.HorizontalFlip",
-           help="mirror the image left-right", example={})
+           help="mirror the image left-right", example={},
+           vector=("flip_x",), describe=_ran)
 def horizontal_flip(params: dict[str, Any], height: int, width: int):
     import albumentations as A
 
@@ -62,7 +117,8 @@ def horizontal_flip(params: dict[str, Any], height: int, width: int):
 
 
 @augmenter("vertical_flip", kind="image", category=GEOMETRY, library="albumentations.VerticalFlip",
-           help="mirror the image top-bottom", example={})
+           help="mirror the image top-bottom", example={},
+           vector=("flip_y",), describe=_ran)
 def vertical_flip(params: dict[str, Any], height: int, width: int):
     import albumentations as A
 
@@ -82,6 +138,8 @@ def vertical_flip(params: dict[str, Any], height: int, width: int):
     ),
     example={"scale": [0.8, 1.2], "translate": [-0.2, 0.2], "rotate": [-30, 30], "shear": [-10, 10]},
     min_size=_min_side(),
+    vector=("rot_cos-1", "rot_sin", "dx", "dy", "log_scale_x", "log_scale_y", "shear_x", "shear_y"),
+    describe=_describe_affine,
 )
 def affine(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -182,6 +240,7 @@ def optical_distortion(params: dict[str, Any], height: int, width: int):
     ),
     example={"scale": [0.5, 1.0]},
     min_size=8,  # a tiny crop of a tiny image rounds to 0 pixels
+    vector=("dx", "dy", "log_zoom_x", "log_zoom_y"), describe=_describe_crop,
 )
 def random_resized_crop(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -199,6 +258,7 @@ def random_resized_crop(params: dict[str, Any], height: int, width: int):
     ),
     example={"pad": 3, "border": "reflect"},
     min_size=_min_side(),
+    vector=("dx", "dy"), describe=_describe_pad_crop,
 )
 def pad_and_crop(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -226,6 +286,8 @@ def pad_and_crop(params: dict[str, Any], height: int, width: int):
         ParamSpec("contrast", "float_range", [-0.2, 0.2], "contrast change (fraction)", -1.0, 1.0, step=0.05),
     ),
     example={"brightness": [-0.4, 0.4], "contrast": [-0.4, 0.4]},
+    vector=("brightness", "contrast"),
+    describe=lambda drawn, params, h, w: [drawn["beta"] / 255.0, drawn["alpha"] - 1.0],
 )
 def brightness_contrast(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -244,6 +306,9 @@ def brightness_contrast(params: dict[str, Any], height: int, width: int):
     ),
     example={"hue": [-40, 40], "saturation": [-50, 50], "value": [-30, 30]},
     needs_rgb=True,
+    vector=("hue", "saturation", "value"),
+    describe=lambda drawn, params, h, w: [drawn["hue_shift"] / 180.0, drawn["sat_shift"] / 255.0,
+                                          drawn["val_shift"] / 255.0],
 )
 def hue_saturation_value(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -262,6 +327,10 @@ def hue_saturation_value(params: dict[str, Any], height: int, width: int):
         ParamSpec("hue", "float_range", [-0.05, 0.05], "hue shift (fraction of the circle)", -0.5, 0.5, step=0.01),
     ),
     example={"brightness": [0.6, 1.4], "hue": [-0.2, 0.2]},
+    # the random order of the four operations is not in the vector (it changes the result very little)
+    vector=("brightness", "contrast", "saturation", "hue"),
+    describe=lambda drawn, params, h, w: [drawn["brightness"] - 1.0, drawn["contrast"] - 1.0,
+                                          drawn["saturation"] - 1.0, drawn["hue"]],
 )
 def color_jitter(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -275,6 +344,7 @@ def color_jitter(params: dict[str, Any], height: int, width: int):
     help="random gamma curve (brightens or darkens mid-tones)",
     params=(ParamSpec("gamma", "float_range", [80.0, 120.0], "gamma x 100 (100 = unchanged)", 20.0, 300.0, step=5.0),),
     example={"gamma": [50, 200]},
+    vector=("log_gamma",), describe=lambda drawn, params, h, w: [math.log(drawn["gamma"])],
 )
 def gamma(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -290,6 +360,7 @@ def gamma(params: dict[str, Any], height: int, width: int):
         ParamSpec("tile_grid_size", "int", 8, "tiles per side", 1, 16),
     ),
     example={"clip_limit": [2.0, 8.0], "tile_grid_size": 4},
+    vector=("ran", "log_clip_limit"), describe=lambda drawn, params, h, w: [1.0, math.log(drawn["clip_limit"])],
 )
 def clahe(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -306,6 +377,7 @@ def clahe(params: dict[str, Any], height: int, width: int):
     example={"method": "average"},
     needs_rgb=True,
     min_size=2,  # a 1x1 RGB image comes back flattened
+    vector=("gray",), describe=_ran,
 )
 def to_gray(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -318,6 +390,7 @@ def to_gray(params: dict[str, Any], height: int, width: int):
     help="keep only the top bits of each pixel value",
     params=(ParamSpec("num_bits", "int_range", [4, 8], "bits kept per channel", 1, 8),),
     example={"num_bits": [2, 6]},
+    vector=("bits_dropped",), describe=lambda drawn, params, h, w: [(8 - drawn["num_bits"]) / 8.0],
 )
 def posterize(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -333,6 +406,7 @@ def posterize(params: dict[str, Any], height: int, width: int):
         ParamSpec("by_channels", "bool", True, "equalise each channel on its own (else the brightness only)"),
     ),
     example={"mode": "pil"},
+    vector=("equalized",), describe=_ran,
 )
 def equalize(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -345,6 +419,7 @@ def equalize(params: dict[str, Any], height: int, width: int):
     help="invert the pixels brighter than a threshold",
     params=(ParamSpec("threshold", "float_range", [0.5, 0.5], "threshold as a fraction of 255", 0.0, 1.0, step=0.05),),
     example={"threshold": [0.3, 0.7]},
+    vector=("1-threshold",), describe=lambda drawn, params, h, w: [1.0 - drawn["threshold"]],
 )
 def solarize(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -353,7 +428,8 @@ def solarize(params: dict[str, Any], height: int, width: int):
 
 
 @augmenter("invert", kind="image", category=COLOUR, library="albumentations.InvertImg",
-           help="negative image (255 - x)", example={})
+           help="negative image (255 - x)", example={},
+           vector=("inverted",), describe=_ran)
 def invert(params: dict[str, Any], height: int, width: int):
     import albumentations as A
 
@@ -370,6 +446,7 @@ def invert(params: dict[str, Any], height: int, width: int):
     ),
     example={"r_shift": [-40, 40]},
     needs_rgb=True,
+    vector=("red", "green", "blue"), describe=lambda drawn, params, h, w: [v / 255.0 for v in drawn["noise_map"]],
 )
 def rgb_shift(params: dict[str, Any], height: int, width: int):
     import albumentations as A
@@ -379,7 +456,9 @@ def rgb_shift(params: dict[str, Any], height: int, width: int):
 
 
 @augmenter("channel_shuffle", kind="image", category=COLOUR, library="albumentations.ChannelShuffle",
-           help="randomly reorder the colour channels", example={}, needs_rgb=True)
+           help="randomly reorder the colour channels", example={}, needs_rgb=True,
+           vector=("red_from", "green_from", "blue_from"),  # (source channel - own channel) / 2: 0 = in place
+           describe=lambda drawn, params, h, w: [(c - i) / 2.0 for i, c in enumerate(drawn["channels_shuffled"])])
 def channel_shuffle(params: dict[str, Any], height: int, width: int):
     import albumentations as A
 

@@ -7,6 +7,15 @@ CLI reads and what training applies to every batch:
     pipe.to_json()                       # {"kind": "image", "seed": 0, "steps": [...]}
     Pipeline.from_dict(d).apply(images, seed=step_seed)   # (N, H, W, C) uint8 -> same shape, new array
     Pipeline.from_dict(d).apply(["some text", ...])       # list[str] -> list[str]
+    images, vectors = pipe.apply_with_vectors(images, seed=step_seed)  # + float32 (N, pipe.augment_dim)
+
+Describing vectors (non-leaking augmentation, Karras et al. 2022): an image
+pipeline's vector is its steps' vectors (registry entries' `vector`) one after
+another, so its layout (`augment_layout`) and length (`augment_dim`) are fixed
+for the pipeline; a step that did not run on an item, or was skipped on
+grayscale, writes zeros, and a step with no vector (`leaking_steps`) adds no
+components. A model trained on (image, vector) pairs and sampled with a zero
+vector produces un-augmented images.
 
 Rules every apply keeps: the input is never modified; the same items and seed
 give the same output; a step with probability 0 never runs; images keep their
@@ -34,7 +43,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from genaug_core.augment.registry import AugmenterSpec, get_augmenter, list_augmenters
+from genaug_core.augment.catalog import get_augmenter, list_augmenters
+from genaug_core.augment.registry import AugmenterSpec
 from genaug_core.errors import ConfigError, DataError, RegistryError
 
 MAX_SEED = 2**32 - 1
@@ -210,6 +220,37 @@ class Pipeline:
                 notes[i] = f"skipped: needs 3 colour channels (RGB); these images have {channels}"
         return notes
 
+    # --- describing vectors (non-leaking augmentation) -------------------------------------
+
+    @property
+    def augment_layout(self) -> tuple[str, ...]:
+        """Names of the vector's components, step by step: ("s1.affine.rot_cos-1", ..., "s3.pad_and_crop.dy")."""
+        steps = enumerate(self.steps, 1)
+        return tuple(f"s{i}.{step.augmenter}.{name}" for i, step in steps for name in step.spec.vector)
+
+    @property
+    def augment_dim(self) -> int:
+        """D, the length of the vector apply_with_vectors returns per item (0: no step has one)."""
+        return sum(len(step.spec.vector) for step in self.steps)
+
+    def vector_rms(self, shape: tuple[int, int, int], n: int = 256, seed: int = 0) -> np.ndarray:
+        """(augment_dim,) float32: the root mean square of each component when every step runs, measured on
+        n random images of `shape` (H, W, C); 1 for a component that stays 0 there (a step skipped on grayscale,
+        a shear range of [0, 0]).
+
+        The components come in their natural units (a 1-pixel shift of an 8x8 digit is 0.125, a 10 degree
+        rotation's sine 0.17); a model that divides by this gets each at about unit size, as EDM's labels are.
+        """
+        forced = Pipeline(self.kind, tuple(dataclasses.replace(s, p=1.0) for s in self.steps), self.seed)
+        images = np.random.default_rng(seed).integers(0, 256, (n, *shape), dtype=np.uint8)
+        rms = np.sqrt(np.mean(np.square(forced.apply_with_vectors(images, seed=seed)[1], dtype=np.float64), axis=0))
+        return np.where(rms > 1e-6, rms, 1.0).astype(np.float32)  # never scale rounding noise up
+
+    @property
+    def leaking_steps(self) -> tuple[int, ...]:
+        """Indices of the steps with no describing vector: what they do can show up in a model's samples."""
+        return tuple(i for i, step in enumerate(self.steps) if not step.spec.non_leaking)
+
     # --- applying ---------------------------------------------------------------------
 
     @functools.cached_property
@@ -226,11 +267,28 @@ class Pipeline:
         seed = self.seed if seed is None else check_seed(seed, "seed")
         if self.kind == "image":
             images = _check_images(items)
-            n, h, w, c = images.shape
-            plan = _image_plan(self._key, h, w, c)
-            return plan.run(images, seed, record)
+            out, drawn, _ = self._plan_for(images).run(images, seed, record=record)
+            return out, drawn
         texts = _check_texts(items)
         return _text_plan(self._key).run(texts, seed, record)
+
+    def apply_with_vectors(self, images: np.ndarray, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(augmented uint8 images (N, H, W, C), describing vectors float32 (N, augment_dim)).
+
+        The images are exactly those apply() returns for the same seed; row i of the vectors says what
+        the non-leaking steps did to image i (all zeros: none of them ran).
+        """
+        if self.kind != "image":
+            raise ConfigError("describing vectors exist for image pipelines only")
+        seed = self.seed if seed is None else check_seed(seed, "seed")
+        images = _check_images(images)
+        out, _, vectors = self._plan_for(images).run(images, seed, record=False, vectors=True)
+        return out, vectors
+
+    def _plan_for(self, images: np.ndarray) -> _ImagePlan:
+        """The built albumentations objects for these (checked) images' shape, cached."""
+        n, h, w, c = images.shape
+        return _image_plan(self._key, h, w, c)
 
 
 def _check_images(items: Any) -> np.ndarray:
@@ -253,14 +311,19 @@ def _check_texts(items: Any) -> list[str]:
 
 
 def default_pipeline(kind: str) -> Pipeline:
-    """A sensible 5-step starting pipeline (works on grayscale 8x8 digits and on short texts)."""
+    """A sensible 5-step starting pipeline (works on grayscale 8x8 digits and on short texts).
+
+    Images: only steps with a describing vector (nothing that leaks when training non-leaking): a small zoom
+    and rotation, a one-pixel shift, brightness/contrast and gamma. The mirror step is there but off (p = 0):
+    turn it on only for data whose mirror images are real items too (shapes, yes; digits and letters, no).
+    """
     if kind == "image":
         return Pipeline("image", (
-            Step("affine", {"rotate": [-10.0, 10.0], "scale": [0.9, 1.1], "translate": [-0.05, 0.05]}, p=0.7),
-            Step("random_resized_crop", {"scale": [0.8, 1.0]}, p=0.3),
-            Step("brightness_contrast", {}, p=0.5),
-            Step("gauss_noise", {"std": [0.02, 0.08]}, p=0.3),
-            Step("coarse_dropout", {"num_holes": [1, 1], "hole_size": [0.1, 0.25]}, p=0.2),
+            Step("affine", {"rotate": [-10.0, 10.0], "scale": [0.9, 1.1], "translate": [0.0, 0.0]}, p=0.5),
+            Step("pad_and_crop", {"pad": 1}, p=0.5),
+            Step("brightness_contrast", {"brightness": [-0.2, 0.2], "contrast": [-0.2, 0.2]}, p=0.5),
+            Step("gamma", {"gamma": [80.0, 120.0]}, p=0.3),
+            Step("horizontal_flip", {}, p=0.0),
         ))  # fmt: skip
     if kind == "text":
         return Pipeline("text", (
@@ -306,10 +369,15 @@ _HIDDEN_PARAMS = {"shape", "interpolation", "mask_interpolation", "fill", "fill_
 
 
 def _leaves(transform: Any) -> list[Any]:
-    children = getattr(transform, "transforms", None)
-    if children is None:
+    """The transforms that draw parameters: a Compose/Sequential's children, else the transform itself.
+
+    (Only composes count: ColorJitter also has a `transforms` attribute, its four colour functions.)
+    """
+    from albumentations.core.composition import BaseCompose
+
+    if not isinstance(transform, BaseCompose):
         return [transform]
-    return [leaf for child in children for leaf in _leaves(child)]
+    return [leaf for child in transform.transforms for leaf in _leaves(child)]
 
 
 class _ImagePlan:
@@ -330,6 +398,14 @@ class _ImagePlan:
         # pad tiny images to the largest min_size of the steps that run, crop back afterwards
         m = max((step.spec.min_side(step.params) for _, step in active), default=1)
         ph, pw = max(h, m), max(w, m)
+        self.ph, self.pw = ph, pw  # the size the transforms see (and describe their shifts against)
+        # step index -> its slice of the describing vector (skipped steps keep theirs, as zeros)
+        self.slices: dict[int, slice] = {}
+        start = 0
+        for i, step in enumerate(steps):
+            self.slices[i] = slice(start, start + len(step.spec.vector))
+            start += len(step.spec.vector)
+        self.dim = start
         self.pad = ((ph - h) // 2, ph - h - (ph - h) // 2, (pw - w) // 2, pw - w - (pw - w) // 2)
         self.padded = ph != h or pw != w
         self.transforms: list[tuple[int, Any]] = []
@@ -345,16 +421,19 @@ class _ImagePlan:
         self.compose = A.Compose([t for _, t in self.transforms], seed=0) if self.transforms else None
         self.lock = threading.Lock()  # the Compose holds random state: one batch at a time
 
-    def run(self, images: np.ndarray, seed: int, record: bool) -> tuple[np.ndarray, list[list[dict]]]:
+    def run(self, images: np.ndarray, seed: int, record: bool = False,
+            vectors: bool = False) -> tuple[np.ndarray, list[list[dict]], np.ndarray | None]:
+        """(images, drawn rows per image when record, describing vectors (N, D) when vectors)."""
         n = len(images)
         drawn: list[list[dict]] = []
+        vec = np.zeros((n, self.dim), np.float32) if vectors else None
         if self.compose is None:
             if record:
                 drawn = [self._drawn() for _ in range(n)]
-            return images.copy(), drawn
+            return images.copy(), drawn, vec
         out = np.empty_like(images)
         top, bottom, left, right = self.pad
-        leaves = [leaf for _, t in self.transforms for leaf in _leaves(t)] if record else []
+        leaves = [leaf for _, t in self.transforms for leaf in _leaves(t)] if record or vectors else []
         with self.lock:
             self.compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
             for k in range(n):
@@ -371,7 +450,24 @@ class _ImagePlan:
                 out[k] = res
                 if record:
                     drawn.append(self._drawn())
-        return out, drawn
+                if vec is not None:
+                    self._describe(vec[k])
+        return out, drawn, vec
+
+    def _describe(self, row: np.ndarray) -> None:
+        """Fill one item's vector (D,) from what the steps with a vector drew; a step that did not run stays 0."""
+        for i, t in self.transforms:
+            spec = self.steps[i].spec
+            leaves = _leaves(t)
+            if not spec.non_leaking or not any(leaf.params for leaf in leaves):
+                continue
+            drawn: dict[str, Any] = {}
+            for leaf in leaves:
+                drawn.update(leaf.params)
+            values = spec.describe(drawn, self.steps[i].params, self.ph, self.pw)
+            if len(values) != len(spec.vector):  # a registry entry's bug, not the user's
+                raise RuntimeError(f"{spec.name}: describe gave {len(values)} numbers for {len(spec.vector)} names")
+            row[self.slices[i]] = values
 
     def _drawn(self) -> list[dict]:
         rows = []

@@ -2,6 +2,9 @@
 
 - `image_variants` / `text_variants`: N augmented variants of chosen items and
   the parameters each step actually drew for each variant.
+- `diff_segments`: what a text variant changed, as (text, kind) segments
+  (same, changed, deleted) for the page to highlight; word level, refined to
+  characters inside an edited word (a typo shows its one changed letter).
 - `tile`: one uint8 picture of a grid of images, nearest-neighbour upscaled so
   an 8x8 digit is visible (st.image smooths small images otherwise).
 - `noise_preview`: images moved by noise drawn uniformly from the L1, L2 or
@@ -11,7 +14,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+import re
+from typing import Any, Literal
 
 import numpy as np
 
@@ -91,6 +96,51 @@ def text_variants(pipeline: Pipeline, texts: list[str], item_ids: list[int], n_v
             row[f"variant {v + 1}"] = out[r * n_variants + v]
         table.append(row)
     return table, _drawn_rows(drawn, item_ids, n_variants)
+
+
+# --- what a text variant changed ----------------------------------------------------------------
+
+SAME, CHANGED, DELETED = "same", "changed", "deleted"
+SegmentKind = Literal["same", "changed", "deleted"]
+_TOKENS = re.compile(r"\w+|\s+|[^\w\s]")  # words, runs of white space, single punctuation marks
+_REFINE_RATIO = 0.5  # an edited word at least this similar to the original is diffed letter by letter
+
+
+def diff_segments(before: str, after: str) -> list[tuple[str, SegmentKind]]:
+    """`after` as segments against `before`: (text, "same" | "changed" | "deleted").
+
+    "changed" text is in `after` only (inserted or replacing), "deleted" text in `before` only;
+    joining the same + changed segments gives `after`, the same + deleted ones `before`.
+    """
+    a, b = _TOKENS.findall(before), _TOKENS.findall(after)
+    out: list[tuple[str, SegmentKind]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        old, new = "".join(a[i1:i2]), "".join(b[j1:j2])
+        if op == "equal":
+            out.append((new, SAME))
+        elif op == "replace" and difflib.SequenceMatcher(a=old, b=new, autojunk=False).ratio() >= _REFINE_RATIO:
+            out.extend(_char_segments(old, new))  # a typo: show the letters that changed
+        else:
+            out.extend([(old, DELETED), (new, CHANGED)])
+    merged: list[tuple[str, SegmentKind]] = []
+    for text, kind in out:
+        if not text:
+            continue
+        if merged and merged[-1][1] == kind:
+            merged[-1] = (merged[-1][0] + text, kind)
+        else:
+            merged.append((text, kind))
+    return merged
+
+
+def _char_segments(old: str, new: str) -> list[tuple[str, SegmentKind]]:
+    out: list[tuple[str, SegmentKind]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append((new[j1:j2], SAME))
+        else:
+            out.extend([(old[i1:i2], DELETED), (new[j1:j2], CHANGED)])
+    return out
 
 
 # --- L1/L2/Linf-ball noise on pixels ------------------------------------------------------

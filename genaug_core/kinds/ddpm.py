@@ -69,6 +69,7 @@ class DDPMTask:
         import torch
 
         from genaug_core.models import image as im
+        from genaug_core.models.augment_map import condition_on_vectors
         from genaug_core.train.data import ImageBatches, load_pipeline
 
         kind.check_noise_target(cfg)
@@ -94,6 +95,12 @@ class DDPMTask:
         else:
             self.model = im.build_unet(mcfg, self.size, ds.channels, self.num_classes)
             self.scheduler = im.build_scheduler(mcfg)
+        pipeline = load_pipeline(cfg.augment.pipeline, cfg.augment.p, kind.data)
+        # non-leaking augmentation (EDM): the UNet also gets each training image's describing vector, D numbers
+        self.augment_dim, self.augment_note = condition_on_vectors(
+            self.model, pipeline, cfg.augment.non_leaking, resumed=resume_dir is not None,
+            image_shape=ds.images.shape[1:],  # (H, W, C) the pipeline augments
+        )
         self.model.to(device)
         self.batch_size = cfg.train.resolved(kind).batch_size  # B (auto: 64)
         labels = ds.labels if self.num_classes else None
@@ -104,8 +111,9 @@ class DDPMTask:
             self.batch_size,
             seed=cfg.train.seed,
             rank=rank,
-            pipeline=load_pipeline(cfg.augment.pipeline, cfg.augment.p, kind.data),
+            pipeline=pipeline,
             p=cfg.augment.p,
+            augment_dim=self.augment_dim,
         )
         # a fixed validation problem: the same images, noise and timesteps at every evaluation
         self.val = None
@@ -142,7 +150,7 @@ class DDPMTask:
         from genaug_core.train.data import step_seed
         from genaug_core.train.regularization import pixel_noise
 
-        x0, y = self.batches.get(step)  # (B, C, S, S) in [-1, 1], (B,) labels or None
+        x0, y, a = self.batches.get_with_vectors(step)  # (B, C, S, S) in [-1, 1], (B,) labels or None, (B, D) or None
         x0 = x0.to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(step_seed(self.cfg.train.seed, self.rank, step, 1))
         reg = self.cfg.regularization
@@ -156,7 +164,8 @@ class DDPMTask:
             0, self.scheduler.config.num_train_timesteps, (x0.shape[0],), generator=gen, device=self.device
         )
         noisy = self._add_noise(x0, noise, t)
-        pred = model(noisy, t, class_labels=y).sample  # predicted noise (B, C, S, S)
+        vectors = {} if a is None else {"augment_labels": a.to(self.device)}  # what augmentation did to each image
+        pred = model(noisy, t, class_labels=y, **vectors).sample  # predicted noise (B, C, S, S)
         return F.mse_loss(pred.float(), noise), x0.shape[0]
 
     def evaluate(self, model) -> dict[str, float]:

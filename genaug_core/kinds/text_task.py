@@ -31,6 +31,8 @@ class TokenStreamTask:
     generate(model, tokenizer, n, seed, max_new_tokens, stop_at_newline), save_model(folder, ...).
     """
 
+    augment_note = ""  # the loop logs it; non-leaking augmentation is for image kinds
+
     def __init__(self, kind, cfg, ds, device, rank: int, resume_dir: Path | None):
         import torch
 

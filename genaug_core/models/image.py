@@ -20,7 +20,12 @@ A saved model is a flat folder that plain diffusers loads:
     UNet2DModel.from_pretrained("runs/<id>/model")
     DDPMScheduler.from_pretrained("runs/<id>/model")
 
-plus genaug.json (class names, the "no class" index, default sampler).
+plus genaug.json (class names, the "no class" index, default sampler). A model
+trained with non-leaking augmentation (augment_map.py) also has
+augment_map.safetensors, the map from describing vectors to its embedding,
+and its size and layout under genaug.json's "augment": `load_image_model`
+attaches it (to continue training), sampling never needs it, and plain
+diffusers loads the folder as above without it.
 """
 
 from __future__ import annotations
@@ -232,15 +237,23 @@ def _class_labels(unet: UNet2DModel, n: int, class_ids: int | Sequence[int] | No
 
 
 def save_image_model(out_dir: str | Path, unet: UNet2DModel, scheduler: DDPMScheduler, meta: dict[str, Any]) -> None:
-    """UNet (safetensors) + scheduler_config.json + genaug.json in one flat folder."""
+    """UNet (safetensors) + scheduler_config.json + genaug.json in one flat folder, plus
+    augment_map.safetensors when the UNet has an augmentation map (kept out of the plain UNet weights)."""
+    from genaug_core.models import augment_map as am
+
     out_dir = Path(out_dir)
-    unet.save_pretrained(out_dir, safe_serialization=True)
+    with am.without_augment_map(unet) as amap:
+        unet.save_pretrained(out_dir, safe_serialization=True)
     scheduler.save_pretrained(out_dir)
+    if amap is not None:
+        am.save_augment_map(amap, out_dir)
+        meta = {**meta, "augment": am.meta(amap)}
     (out_dir / META_FILE).write_text(json.dumps({"kind": "image", **meta}, indent=2), encoding="utf-8")
 
 
 def load_image_model(model_dir: str | Path) -> tuple[UNet2DModel, dict[str, Any], dict[str, Any]]:
-    """(UNet in eval mode, training scheduler config, genaug meta) from a saved folder."""
+    """(UNet in eval mode, training scheduler config, genaug meta) from a saved folder; the UNet has its
+    augmentation map again when one was saved (sampling ignores it)."""
     from diffusers import DDPMScheduler, UNet2DModel
 
     model_dir = Path(model_dir)
@@ -248,6 +261,10 @@ def load_image_model(model_dir: str | Path) -> tuple[UNet2DModel, dict[str, Any]
     scheduler_config = dict(DDPMScheduler.from_pretrained(model_dir).config)
     meta_path = model_dir / META_FILE
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    if meta.get("augment"):
+        from genaug_core.models.augment_map import load_augment_map
+
+        load_augment_map(unet, model_dir, meta["augment"])
     return unet.eval(), scheduler_config, meta
 
 

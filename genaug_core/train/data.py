@@ -14,7 +14,9 @@ probability p and the window is rebuilt from the augmented items.
 
 Images: a batch is B random training images (N, C, H, W) in [-1, 1] with
 their labels; with augmentation on, each is augmented with probability p
-(on its uint8 pixels, before conversion).
+(on its uint8 pixels, before conversion). For non-leaking augmentation
+(`augment_dim` > 0) `get_with_vectors` also returns each image's describing
+vector (B, D): what the pipeline did to it, zeros for an image it left alone.
 """
 
 from __future__ import annotations
@@ -154,19 +156,32 @@ class ImageBatches:
         rank: int = 0,
         pipeline=None,
         p: float = 0.0,
+        augment_dim: int = 0,  # D: the describing vector's length when the model is conditioned on it (0 = not)
     ):
         from genaug_core.models.image import resize, to_model_units
 
         if len(images) == 0:
             raise ValueError("no training images")
+        if augment_dim and pipeline is not None and pipeline.augment_dim != augment_dim:
+            raise ValueError(f"augment_dim {augment_dim} is not the pipeline's {pipeline.augment_dim}")
         self.raw, self.labels, self.size, self.B = images, labels, image_size, batch_size
         self.seed, self.rank, self.pipeline, self.p = seed, rank, pipeline, p
+        self.augment_dim = augment_dim
         self.x = resize(to_model_units(images), image_size)  # (N, C, S, S), converted once
 
     def __len__(self) -> int:
         return len(self.raw)
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(images (B, C, S, S), labels (B,) or None)."""
+        x, y, _ = self.get_with_vectors(step)
+        return x, y
+
+    def get_with_vectors(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(images (B, C, S, S), labels (B,) or None, describing vectors (B, D) or None when augment_dim is 0).
+
+        The same images as get(step): the vectors are read from what the pipeline drew, not drawn anew.
+        """
         import torch
 
         from genaug_core.models.image import resize, to_model_units
@@ -174,10 +189,16 @@ class ImageBatches:
         rng = step_rng(self.seed, self.rank, step)
         idx = rng.integers(0, len(self.raw), self.B)  # (B,)
         x = self.x[torch.from_numpy(idx)]  # (B, C, S, S)
+        vectors = torch.zeros(self.B, self.augment_dim) if self.augment_dim else None  # un-augmented: zeros
         if self.pipeline is not None and self.p > 0:
             mask = rng.random(self.B) < self.p
             if mask.any():
-                aug = self.pipeline.apply(self.raw[idx[mask]], seed=int(rng.integers(0, 2**31 - 1)))
+                chosen, seed = self.raw[idx[mask]], int(rng.integers(0, 2**31 - 1))
+                if vectors is None:
+                    aug = self.pipeline.apply(chosen, seed=seed)
+                else:
+                    aug, vec = self.pipeline.apply_with_vectors(chosen, seed=seed)  # vec (b, D)
+                    vectors[torch.from_numpy(mask)] = torch.from_numpy(vec)
                 x[torch.from_numpy(mask)] = resize(to_model_units(np.asarray(aug)), self.size)
         y = None if self.labels is None else torch.from_numpy(self.labels[idx])
-        return x, y
+        return x, y, vectors

@@ -260,6 +260,8 @@ def _train(
             log(f"regularization: {reg.noise_norm} ball noise on {kind.noise_target}, eps {reg.noise_eps:g}{alpha}")
         if cfg.augment.pipeline and cfg.augment.p > 0:
             log(f"augmentation: pipeline applied with probability {cfg.augment.p:g}")
+            if task.augment_note:
+                log(f"augmentation: {task.augment_note}")
 
     def evaluate_and_sample(at_step: int, t_now: float) -> None:
         """Validation loss on the real held-out data, and samples into samples/ (main process only)."""
