@@ -3,7 +3,7 @@
 import streamlit as st
 
 from genaug_core import kinds, runs
-from genaug_core.config import RegularizationConfig, TrainConfig
+from genaug_core.config import AugmentConfig, RegularizationConfig, TrainConfig
 from genaug_core.errors import GenAugError
 from genaug_core.train import jobs
 from ui import state
@@ -18,6 +18,7 @@ from ui.runs import (
     start_run,
 )
 from ui.sidebar import page_config, render_sidebar
+from ui.widgets import LEAKING_EXPLAINED
 
 st.set_page_config(**page_config(__file__))
 st.title("Train")
@@ -66,6 +67,12 @@ with st.form("train.form"):
                       key="train.p", disabled=not n_steps)
         st.caption("Each item drawn for a batch goes through the pipeline with this probability; "
                    "the validation data is never augmented.")
+        non_leaking = st.checkbox("Non-leaking augmentation", AugmentConfig().non_leaking, key="train.non_leaking",
+                                  disabled=not (n_steps and kind.augment_conditioning), help=LEAKING_EXPLAINED)
+        st.caption("Plain augmentation leaks into a generator's samples: trained on rotated digits, it draws rotated "
+                   "digits. Non-leaking augmentation also tells the model what each augmentation did and samples "
+                   "with \"none\", so it learns from the variety without copying it (images only).")
+        st.page_link("pages/7_Lessons.py", label="Measured in the image-augmentation lesson", icon=":material/school:")
         seed = st.number_input("Seed", 0, 2**32 - 1, tc.seed, key="train.seed")
     started = st.form_submit_button("Start training", type="primary")
 
@@ -77,7 +84,8 @@ if started:
         "regularization": {"penalty": penalty, "penalty_lambda": float(lam) if penalty != "none" else 0.0,
                            "noise_eps": float(eps), "noise_norm": norm,
                            "neftune": bool(neftune and kind.noise_target == "embeddings")},
-        "augment": {"pipeline": pipeline if n_steps else {}, "p": float(p) if n_steps else 0.0},
+        "augment": {"pipeline": pipeline if n_steps else {}, "p": float(p) if n_steps else 0.0,
+                    "non_leaking": bool(non_leaking)},
     }
     start_run(spec, ds, overrides)
 
