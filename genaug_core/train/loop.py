@@ -22,7 +22,6 @@ import contextlib
 import math
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -160,7 +159,7 @@ def train(
     log = runs.RunLog(run_dir, main)
     if main:
         runs.write_status(
-            run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None, total=tc.steps,
+            run_dir, state="running", **runs.this_process(), error=None, total=tc.steps,
             threads=torch.get_num_threads(),
         )  # fmt: skip
     # a cancel request (STOP file) or SIGTERM ends the run at the next step boundary, with a checkpoint
@@ -169,8 +168,9 @@ def train(
     if main and threading.current_thread() is threading.main_thread():
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_signal.update(hit=True))
     try:
-        return _train(cfg, kind, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset,
-                      init_model_dir)  # fmt: skip
+        with runs.Heartbeat(run_dir) if main else contextlib.nullcontext():  # `updated` stays fresh meanwhile
+            return _train(cfg, kind, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset,
+                          init_model_dir)  # fmt: skip
     except BaseException as exc:
         if main:
             log.traceback()

@@ -41,7 +41,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -126,14 +125,15 @@ def self_train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progre
     run_dir = Path(run_dir)
     log = runs.RunLog(run_dir, True)
     runs.write_status(
-        run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None,
+        run_dir, state="running", **runs.this_process(), error=None,
         total=st.rounds * cfg.train.steps, rounds=st.rounds, mode=st.mode,
     )  # fmt: skip
     previous = None
     if threading.current_thread() is threading.main_thread():  # SIGTERM between rounds = a cancel request
         previous = signal.signal(signal.SIGTERM, lambda *_: runs.request_stop(run_dir))
     try:
-        return _self_train(cfg, run_dir, resume, progress, log)
+        with runs.Heartbeat(run_dir):  # `updated` stays fresh while rounds sample and score
+            return _self_train(cfg, run_dir, resume, progress, log)
     except BaseException as exc:
         log.traceback()
         runs.write_status(run_dir, state="failed", error=failure_message(exc), eta_s=None)
