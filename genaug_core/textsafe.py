@@ -8,7 +8,10 @@ dataset item placed there could draw images from anywhere, links, or
 formatting. `escape_markdown` makes such a string render as exactly its
 characters: every Markdown special character is backslash-escaped, `<`, `>`
 and `&` become HTML entities (so no tag or entity can form), and line breaks
-become spaces (so nothing can start a heading, list or quote).
+become spaces (so nothing can start a heading, list or quote). GFM also turns
+bare `https://...`, `www.` and `name@host` in *text* into links, after
+escapes are read, so an invisible WORD JOINER (U+2060) goes after such a
+`https:`, `www` and `@`, which those patterns cannot match across.
 
     st.markdown(f"**{escape_markdown(run.name)}** — done")
 
@@ -25,6 +28,8 @@ import re
 _SPECIAL = set("\\`*_{}[]()#+-.!|~:$@")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\v\f\x85]")
+_AUTOLINKS = re.compile(r"(?i)(?<=[a-z]):(?=//)|(?<![a-z0-9])www(?=\.)|@")
+_JOINER = "\u2060"  # WORD JOINER: invisible, and breaks GFM's autolink patterns
 _ABS_PATH = re.compile(r"(?<![\w.~-])/(?:[\w.@+~-]+/)+([\w.@+~-]+)")
 
 
@@ -33,7 +38,7 @@ def escape_markdown(text: object) -> str:
 
     An underscore between two letters or digits is left as it is: CommonMark never reads one there as
     emphasis, and names like max_chars stay readable in the page source."""
-    s = _LINE_BREAKS.sub(" ", str(text))
+    s = _AUTOLINKS.sub(lambda m: m.group(0) + _JOINER, _LINE_BREAKS.sub(" ", str(text)))
     out = []
     for i, ch in enumerate(s):
         if ch in _ENTITIES:

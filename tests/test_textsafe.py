@@ -31,7 +31,17 @@ def test_escaped_text_renders_as_exactly_its_characters(text):
     inner = re.fullmatch(r"<p>(.*)</p>\n", out, re.S)
     assert inner, out  # one plain paragraph: no heading, list, quote, table, code block
     assert "<" not in inner.group(1)  # no tag of any kind (link, image, emphasis, code, html)
-    assert html.unescape(inner.group(1)) == re.sub(r"\r\n|\n|\r", " ", text)
+    assert html.unescape(inner.group(1)).replace("\u2060", "") == re.sub(r"\r\n|\n|\r", " ", text)
+
+
+def test_bare_urls_and_addresses_cannot_become_links():
+    """GFM links bare URLs, www. names and e-mail addresses found in text (after escapes): a word joiner
+    (invisible) after https:, www and @ breaks the patterns it looks for."""
+    for text in ("https://example.invalid/a.png", "see www.example.invalid", "mail@example.invalid", "HTTP://X.Y"):
+        escaped = escape_markdown(text)
+        assert not re.search(r"(?i)https?:(\\?/){2}|www\\?\.|[\w.+-]@[\w-]", escaped.replace("\\", "")), escaped
+        assert escaped.replace("\u2060", "").replace("\\", "") == text
+    assert escape_markdown("awwwards.example") == "awwwards\\.example"  # www inside a word is left alone
 
 
 def test_escape_keeps_plain_names_readable():
