@@ -80,6 +80,8 @@ def render_progress(rec: runs.RunRecord) -> None:
         if pos:
             st.info(f"Waiting for a free slot: number {pos} in the queue "
                     f"(at most {jobs.max_concurrent()} runs train at once on this machine).")
+    if rec.state == "cancelled" and rec.error:  # e.g. stopped at the time budget
+        st.info(ws.error_text(rec.error, rec))
     if rec.state == "failed":
         st.error("The run failed: " + ws.error_text(rec.error or "no message", rec))
         if owner:
