@@ -255,11 +255,12 @@ def status_lock(run_dir: str | Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
+def write_status(run_dir: str | Path, when: Callable[[dict], bool] | None = None, **fields: Any) -> dict[str, Any]:
     """Merge `fields` into status.json (atomically) and stamp `updated`; returns the new status.
 
     The read-modify-write holds status_lock, so two writers (the loop and a watcher thread, or the
-    app and the child) never lose each other's fields."""
+    app and the child) never lose each other's fields. `when`: write only if when(current status)
+    holds (decided under the lock), else return the status unchanged."""
     if "state" in fields and fields["state"] not in STATES:
         raise ValueError(f"state must be one of {STATES}, got {fields['state']!r}")
     with status_lock(run_dir):
@@ -267,6 +268,8 @@ def write_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
             status = read_status(run_dir)
         except RunError:
             status = {}
+        if when is not None and not when(status):
+            return status
         status.update(fields, updated=time.time())
         write_json_atomic(Path(run_dir) / STATUS_FILE, status)
     return status

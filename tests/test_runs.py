@@ -255,3 +255,11 @@ def test_concurrent_status_writes_keep_every_field(tmp_path):
     assert status["loop"] == 199 and status["watcher"] == 199
     assert all(status.get(f"{n}_{i}") for n in ("loop", "watcher") for i in range(200))  # no write was lost
     assert status["state"] == "queued" and not list(run.glob(".tmp-*"))
+
+
+def test_write_status_when_decides_under_the_lock(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    runs.write_status(run, state="done")
+    kept = runs.write_status(run, when=lambda s: s["state"] == "running", state="failed")
+    assert kept["state"] == "done" and runs.read_status(run)["state"] == "done"  # the run finished meanwhile
+    assert runs.write_status(run, when=lambda s: s["state"] == "done", note=1)["note"] == 1

@@ -129,7 +129,8 @@ def _end_hung(run_dir: Path, status: dict) -> None:
     if status.get("pid_started") is not None and runs.same_process(pid, status["pid_started"], status.get("host")):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    runs.write_status(run_dir, state="failed", error=status.get("error") or problem, eta_s=None)
+    still_unbelieved = lambda now: now.get("state") == "running" and runs.running_problem(now) is not None  # noqa: E731
+    runs.write_status(run_dir, when=still_unbelieved, state="failed", error=status.get("error") or problem, eta_s=None)
 
 
 def _threads_of(run_dir: Path) -> int:
