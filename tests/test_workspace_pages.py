@@ -161,6 +161,8 @@ def test_a_failed_run_shows_its_log_to_its_owner_only(classroom):
     assert not any("log" in e.label for e in other.expander)
     assert not any("log" in d.proto.label for d in other.get("download_button"))
     assert not any("SECRET" in c.value for c in other.code)
+    problems = dict(zip(other.dataframe[-1].value["run"], other.dataframe[-1].value["problem"], strict=True))
+    assert problems[FAILED_A] == "ValueError: boom in .../loader.py"
 
 
 @pytest.mark.parametrize("page", ["3_Train.py", "5_Compare.py", "4_Sample.py"])

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from genaug_core import runs, viz, workspaces
-from genaug_core.textsafe import escape_markdown
+from genaug_core.textsafe import escape_markdown, redact_paths
 from genaug_core.train import jobs
 from ui import state
 from ui import workspace as ws
@@ -37,6 +37,12 @@ def fmt_eta(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def _problem(rec: runs.RunRecord, viewer: workspaces.Viewer) -> str:
+    """What is wrong with a run, for the runs table: in full for whoever controls it, else paths shortened."""
+    text = rec.broken or rec.error or ""
+    return text if workspaces.can_control(rec, viewer) else redact_paths(text)
+
+
 def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
     """The runs list; in classroom mode also whose run it is (for the teacher) and whether it is published."""
     viewer = ws.viewer()
@@ -53,7 +59,7 @@ def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
             "state": [r.state for r in records],
             "step": [f"{r.step:,}/{r.total:,}" for r in records],
             "started": [time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "" for r in records],
-            "problem": [r.broken or r.error or "" for r in records],
+            "problem": [_problem(r, viewer) for r in records],
             **extra,
         }
     )
