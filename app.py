@@ -11,6 +11,7 @@ nlpaug is imported here, so the first page a class sees opens at once.
 import streamlit as st
 
 import genaug_core  # noqa: F401  (offline and thread defaults before anything heavy loads)
+from genaug_core.textsafe import escape_markdown
 from ui.data import current_dataset, describe
 from ui.sidebar import page_config, render_sidebar
 
@@ -36,8 +37,9 @@ Everything runs on this machine; nothing is downloaded.
 try:
     ds = current_dataset()
 except Exception as exc:  # a broken session must not hide the home page
-    st.error(f"The current dataset could not be loaded: {exc}")
+    st.error(f"The current dataset could not be loaded: {escape_markdown(exc)}")
 else:
-    st.info(f"Current dataset: **{describe(ds)}**. Change it on the Data page.", icon=":material/dataset:")
+    st.info(f"Current dataset: **{escape_markdown(describe(ds))}**. Change it on the Data page.",
+            icon=":material/dataset:")
 st.page_link("pages/1_Data.py", label="Start with the Data page", icon=":material/arrow_forward:")
 render_sidebar()

@@ -123,7 +123,8 @@ def summarize(rec: runs.RunRecord) -> RunSummary:
     if rec.state == "done":
         try:
             status = runs.read_status(rec.path)
-            s.scoring = bool(status.get("evaluating")) and runs.pid_alive(status.get("pid"))
+            s.scoring = bool(status.get("evaluating")) and runs.same_process(
+                status.get("pid"), status.get("pid_started"), status.get("host"))
         except runs.RunError:
             pass
     evaluation = read_evaluation(rec.path)

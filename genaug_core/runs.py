@@ -17,6 +17,9 @@ A training child writes, and the pages, the CLI and evaluation only read:
                                   for a checkpoint), beside <stem>-details.json and, for images,
                                   <stem>-samples.npz: scored samples with their nearest training items
     runs/<id>/STOP                present = please stop (the loop saves and marks the run cancelled)
+    runs/<id>/owner.json          {"workspace": <hash of the workspace token> | null, "published": bool}
+                                  (genaug_core.workspaces; absent = made outside the app, e.g. by the CLI)
+    runs/<id>/.status.lock        what write_status holds (flock) while it merges fields into status.json
 
 Writes are atomic: a JSON file is written to a temp file and os.replace'd;
 a folder (checkpoint, final model) is written under a ".tmp-" name and
@@ -25,7 +28,9 @@ any moment leaves the newest complete checkpoint loadable. Nothing here is
 ever unpickled: tensors are safetensors, everything else JSON.
 
 `list_runs()` never raises: a folder it cannot make sense of is listed with
-`broken` set to the reason. The runs root is ./runs unless GENAUG_RUNS_DIR
+`broken` set to the reason. A "running" status is believed only while its
+process is the one that was launched (same pid and start time on this host)
+and its heartbeat (`updated`) is younger than HEARTBEAT_STALE_S. The runs root is ./runs unless GENAUG_RUNS_DIR
 says otherwise. Run ids are generated here, never taken from user text.
 """
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -44,11 +50,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from genaug_core.errors import RunError
+from genaug_core.procs import pid_alive, process_start_time, same_process, this_process  # noqa: F401 (re-exported)
 
 RUNS_ENV = "GENAUG_RUNS_DIR"
 CONFIG_FILE = "config.json"
@@ -57,6 +64,10 @@ METRICS_FILE = "metrics.jsonl"
 EVALUATION_FILE = "evaluation.json"  # the final model's scores (genaug_core.evaluate; evaluation-<step>.json: a checkpoint's)
 LOG_FILE = "log.txt"
 STOP_FILE = "STOP"
+OWNER_FILE = "owner.json"
+STATUS_LOCK_FILE = ".status.lock"
+HEARTBEAT_EVERY_S = 30.0  # a training process stamps status.json's `updated` at least this often
+HEARTBEAT_STALE_S = 600.0  # a "running" run not heard from for this long is failed (hung, or on a lost host)
 MODEL_DIR = "model"
 SAMPLES_DIR = "samples"
 CHECKPOINT_PREFIX = "checkpoint-"
@@ -167,12 +178,15 @@ def clear_temp(run_dir: str | Path) -> list[str]:
 # --- creating a run and its status -------------------------------------------------
 
 
-def create_run(config, root: str | Path | None = None, run_dir: str | Path | None = None) -> Path:
+def create_run(
+    config, root: str | Path | None = None, run_dir: str | Path | None = None, owner: str | None = None
+) -> Path:
     """Make a run folder with config.json and status "queued"; returns its path.
 
     The folder is built under a temp name and renamed, so a listed run always
-    has its config. `run_dir` chooses the folder (the CLI's --run-dir);
-    otherwise a new id under the runs root is generated.
+    has its config (and its owner). `run_dir` chooses the folder (the CLI's
+    --run-dir); otherwise a new id under the runs root is generated. `owner`:
+    the workspace id (a hash, genaug_core.workspaces) written to owner.json.
     """
     if run_dir is None:
         root_path = runs_root(root)
@@ -194,6 +208,8 @@ def create_run(config, root: str | Path | None = None, run_dir: str | Path | Non
             {"state": "queued", "step": 0, "created": now, "updated": now,
              "total": config.train.steps * max(1, config.self_train.rounds)},  # self-training: every round's steps
         )
+        if owner is not None:
+            write_json_atomic(tmp / OWNER_FILE, {"workspace": owner, "published": False})
     return run_dir
 
 
@@ -225,41 +241,96 @@ def read_status(run_dir: str | Path) -> dict[str, Any]:
     return status
 
 
-def write_status(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
-    """Merge `fields` into status.json (atomically) and stamp `updated`; returns the new status."""
+_STATUS_LOCK = threading.Lock()  # one status merge at a time in this process (flock does the rest)
+
+
+@contextlib.contextmanager
+def status_lock(run_dir: str | Path) -> Iterator[None]:
+    """Hold the run folder's status lock: threads of this process and other processes wait their turn."""
+    with _STATUS_LOCK, open(Path(run_dir) / STATUS_LOCK_FILE, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_status(run_dir: str | Path, when: Callable[[dict], bool] | None = None, **fields: Any) -> dict[str, Any]:
+    """Merge `fields` into status.json (atomically) and stamp `updated`; returns the new status.
+
+    The read-modify-write holds status_lock, so two writers (the loop and a watcher thread, or the
+    app and the child) never lose each other's fields. `when`: write only if when(current status)
+    holds (decided under the lock), else return the status unchanged."""
     if "state" in fields and fields["state"] not in STATES:
         raise ValueError(f"state must be one of {STATES}, got {fields['state']!r}")
-    try:
-        status = read_status(run_dir)
-    except RunError:
-        status = {}
-    status.update(fields, updated=time.time())
-    write_json_atomic(Path(run_dir) / STATUS_FILE, status)
+    with status_lock(run_dir):
+        try:
+            status = read_status(run_dir)
+        except RunError:
+            status = {}
+        if when is not None and not when(status):
+            return status
+        status.update(fields, updated=time.time())
+        write_json_atomic(Path(run_dir) / STATUS_FILE, status)
     return status
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Is process `pid` running on this machine (a zombie counts as dead)?"""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # Linux: a finished child nobody has waited for yet is a zombie ("Z")
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+def heartbeat(run_dir: str | Path) -> None:
+    """Stamp `updated` while this process is the one running the run (a no-op after it has finished)."""
+    with contextlib.suppress(RunError, OSError), status_lock(run_dir):
+        status = read_status(run_dir)
+        if status.get("state") == "running" and status.get("pid") == os.getpid():
+            status["updated"] = time.time()
+            write_json_atomic(Path(run_dir) / STATUS_FILE, status)
+
+
+class Heartbeat:
+    """A daemon thread that calls heartbeat(run_dir) every HEARTBEAT_EVERY_S (use as a context manager),
+    so a long evaluation or sampling between log lines never looks like a hung process."""
+
+    def __init__(self, run_dir: str | Path, every_s: float = HEARTBEAT_EVERY_S):
+        self.run_dir, self.every_s = Path(run_dir), every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="genaug-heartbeat")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            heartbeat(self.run_dir)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def running_problem(status: dict[str, Any], now: float | None = None) -> str | None:
+    """Why a "running" status is not to be believed, or None when it is: the process ended, its pid now
+    names another process, or its heartbeat is older than HEARTBEAT_STALE_S (a hung process, or one on a
+    host that is gone, e.g. a restarted container)."""
+    pid, host = status.get("pid"), status.get("host")
+    if host == socket.gethostname():
+        if not pid_alive(pid):
+            return f"the training process (pid {pid}) ended without a word"
+        if not same_process(pid, status.get("pid_started")):
+            return f"the training process (pid {pid}) ended; that pid now belongs to another process"
+    heard = status.get("updated") or status.get("created") or 0.0
+    quiet = (time.time() if now is None else now) - float(heard)
+    if quiet > HEARTBEAT_STALE_S:
+        where = "" if host in (None, socket.gethostname()) else f" on host {host}"
+        return f"the training process (pid {pid}{where}) has not been heard from for {quiet / 60:.0f} min"
+    return None
 
 
 def effective_state(status: dict[str, Any]) -> tuple[str, str | None]:
-    """(state, error): a "running" run whose process is gone on this host counts as failed."""
+    """(state, error): a "running" run whose process is gone, replaced or silent counts as failed."""
     state = status.get("state", "failed")
-    if state == "running" and status.get("host") == socket.gethostname() and not pid_alive(status.get("pid")):
-        return "failed", status.get("error") or f"the training process (pid {status.get('pid')}) ended without a word"
+    if state == "running":
+        problem = running_problem(status)
+        if problem:
+            return "failed", status.get("error") or problem
     return state, status.get("error")
 
 
@@ -505,6 +576,8 @@ class RunRecord:
     has_model: bool = False  # the final model/ is complete
     broken: str | None = None
     problems: list[str] = dataclasses.field(default_factory=list)
+    workspace: str | None = None  # owner.json: the id of the workspace that made it (None: made outside the app)
+    published: bool = False  # owner.json: a teacher shows it, read-only, to every workspace
 
     @property
     def loadable(self) -> bool:
@@ -538,7 +611,21 @@ def _peek_config(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_owner(run_dir: str | Path) -> dict[str, Any]:
+    """owner.json as {"workspace": id or None, "published": bool}; absent or unreadable = nobody's, unpublished."""
+    try:
+        data = json.loads((Path(run_dir) / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        return {"workspace": None, "published": False}
+    ws = data.get("workspace")
+    return {"workspace": ws if isinstance(ws, str) and ws else None, "published": data.get("published") is True}
+
+
 def _inspect(path: Path, rec: RunRecord) -> None:
+    owner = read_owner(path)
+    rec.workspace, rec.published = owner["workspace"], owner["published"]
     try:
         cfg = _peek_config(path)
         rec.name = str(cfg.get("name", ""))
@@ -607,12 +694,13 @@ def _cached_inspect(path: Path) -> RunRecord:
     return dataclasses.replace(rec, checkpoints=list(rec.checkpoints), problems=list(rec.problems))
 
 
-def list_runs(root: str | Path | None = None) -> list[RunRecord]:
-    """Every run folder under the runs root, newest first; never raises.
+def list_runs(root: str | Path | None = None, where: Callable[[RunRecord], bool] | None = None) -> list[RunRecord]:
+    """Every run folder under the runs root (for which `where(record)` holds), newest first; never raises.
 
     Folders with a config.json or status.json count as runs; a folder named
     like a run id without them is listed as broken. Half-created runs
-    (".tmp-" folders) are skipped, as are unrelated files.
+    (".tmp-" folders) are skipped, as are unrelated files. The pages pass
+    `where=` a workspace's visibility rule (genaug_core.workspaces).
     """
     root_path = runs_root(root)
     try:
@@ -623,7 +711,9 @@ def list_runs(root: str | Path | None = None) -> list[RunRecord]:
     for p in entries:
         is_run = (p / CONFIG_FILE).exists() or (p / STATUS_FILE).exists() or RUN_ID_RE.match(p.name)
         if is_run:
-            records.append(_cached_inspect(p))
+            rec = _cached_inspect(p)
+            if where is None or where(rec):
+                records.append(rec)
     records.sort(key=lambda r: (r.created or 0.0, r.id), reverse=True)
     return records
 

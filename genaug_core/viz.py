@@ -2,10 +2,16 @@
 
 Pages call these and render the result; nothing here knows about Streamlit.
 plotly is imported inside each builder, so importing this module is free.
+
+plotly reads trace names, titles, axis labels and tick labels as a little
+HTML (<a href>, <b>, <br>, entities); every label a builder takes from data
+(run names, class names, characters) goes through `label()` first, so it
+shows as its characters and never as a link or markup.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from typing import TYPE_CHECKING
 
@@ -15,6 +21,11 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 TEMPLATE = "plotly_white"
+
+
+def label(text: object) -> str:
+    """A string as plotly shows it literally: <, > and & as entities (plotly decodes those three)."""
+    return html.escape(str(text), quote=False)
 
 
 def tile_images(
@@ -57,7 +68,7 @@ def histogram(values, title: str, xlabel: str, nbins: int = 40) -> go.Figure:
 
     fig = go.Figure(go.Histogram(x=np.asarray(values), nbinsx=nbins, marker_color="#4c78a8"))
     fig.update_layout(
-        title=title, xaxis_title=xlabel, yaxis_title="items", template=TEMPLATE, height=300, bargap=0.05,
+        title=label(title), xaxis_title=label(xlabel), yaxis_title="items", template=TEMPLATE, height=300, bargap=0.05,
         margin=dict(l=40, r=10, t=40, b=40),
     )
     return fig
@@ -66,10 +77,10 @@ def histogram(values, title: str, xlabel: str, nbins: int = 40) -> go.Figure:
 def bar(counts: dict, title: str, xlabel: str, ylabel: str = "items") -> go.Figure:
     import plotly.graph_objects as go
 
-    keys = [str(k) for k in counts]
+    keys = [label(k) for k in counts]
     fig = go.Figure(go.Bar(x=keys, y=list(counts.values()), marker_color="#4c78a8"))
     fig.update_layout(
-        title=title, xaxis_title=xlabel, yaxis_title=ylabel, template=TEMPLATE, height=300,
+        title=label(title), xaxis_title=label(xlabel), yaxis_title=label(ylabel), template=TEMPLATE, height=300,
         xaxis_type="category", margin=dict(l=40, r=10, t=40, b=40),
     )
     return fig
@@ -86,20 +97,20 @@ def loss_curves(series: dict[str, list[dict]], metric: str = "loss", title: str 
 
     fig = go.Figure()
     palette = ["#3b6fb6", "#e4572e", "#29a36a", "#8e6fbf", "#f0a202", "#17becf", "#7f7f7f", "#bcbd22"]
-    for i, (label, records) in enumerate(series.items()):
+    for i, (name, records) in enumerate(series.items()):
         colour = palette[i % len(palette)]
         for split, width, mode, dash in (("train", 1.5, "lines", "dot"), ("val", 3, "lines+markers", "solid")):
             pts = [(r["step"], r[metric]) for r in records if r.get("split") == split and r.get(metric) is not None]
             if not pts:
                 continue
             steps, values = zip(*pts, strict=True)
-            name = f"{label} · {'validation' if split == 'val' else 'training'}" if len(series) > 1 else (
+            name = f"{label(name)} · {'validation' if split == 'val' else 'training'}" if len(series) > 1 else (
                 "validation (held-out real data)" if split == "val" else "training"
             )
             fig.add_trace(go.Scatter(x=steps, y=values, name=name, mode=mode,
                                      line=dict(color=colour, width=width, dash=dash)))
     fig.update_layout(
-        title=title, xaxis_title="step", yaxis_title=metric, template=TEMPLATE, height=340,
+        title=label(title), xaxis_title="step", yaxis_title=label(metric), template=TEMPLATE, height=340,
         margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25),
     )
     return fig
@@ -109,7 +120,7 @@ def metric_bars(values: dict[str, float], title: str, higher_is_better: bool | N
     """One bar per run for one metric (run label -> value); the best run's bar is highlighted."""
     import plotly.graph_objects as go
 
-    labels = [str(k) for k in values]
+    labels = [label(k) for k in values]
     ys = [float(v) for v in values.values()]
     colours = ["#4c78a8"] * len(ys)
     if ys and higher_is_better is not None:
@@ -119,7 +130,7 @@ def metric_bars(values: dict[str, float], title: str, higher_is_better: bool | N
     fig = go.Figure(go.Bar(x=labels, y=ys, marker_color=colours, text=[f"{y:.3g}" for y in ys],
                            textposition="outside", cliponaxis=False))
     fig.update_layout(
-        title=title + hint, template=TEMPLATE, height=300, xaxis_type="category",
+        title=label(title) + hint, template=TEMPLATE, height=300, xaxis_type="category",
         margin=dict(l=40, r=10, t=50, b=40),
     )
     return fig
@@ -150,17 +161,17 @@ def collapse_curves(series: dict[str, list[dict]], metrics: tuple[str, ...] = ("
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    titles = [f"{ROUND_METRICS.get(m, (m, ''))[0]} ({ROUND_METRICS.get(m, ('', ''))[1]})".replace(" ()", "")
+    titles = [label(f"{ROUND_METRICS.get(m, (m, ''))[0]} ({ROUND_METRICS.get(m, ('', ''))[1]})".replace(" ()", ""))
               for m in metrics]
     fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=titles, horizontal_spacing=0.1)
     palette = ["#e4572e", "#3b6fb6", "#29a36a", "#8e6fbf", "#f0a202", "#17becf", "#7f7f7f", "#bcbd22"]
-    for i, (label, records) in enumerate(series.items()):
+    for i, (name, records) in enumerate(series.items()):
         for col, metric in enumerate(metrics, start=1):
             pts = sorted((r["round"], r[metric]) for r in records if isinstance(r.get(metric), (int, float)))
             if not pts:
                 continue
             rounds, values = zip(*pts, strict=True)
-            fig.add_trace(go.Scatter(x=rounds, y=values, name=label, mode="lines+markers", legendgroup=label,
+            fig.add_trace(go.Scatter(x=rounds, y=values, name=label(name), mode="lines+markers", legendgroup=label(name),
                                      showlegend=col == 1, line=dict(color=palette[i % len(palette)], width=3)),
                           row=1, col=col)
     fig.update_xaxes(title_text="round", dtick=1)

@@ -10,6 +10,7 @@ from genaug_core.data.checks import run_checks
 from genaug_core.data.export import IMAGE_FORMATS, TEXT_FORMATS
 from genaug_core.data.preprocess import preprocess
 from genaug_core.errors import GenAugError
+from genaug_core.textsafe import escape_markdown
 from ui.data import cached_builtin, cached_upload, param_widgets, prepared, set_current
 from ui.report import render_preview, render_report
 from ui.sidebar import page_config, render_sidebar
@@ -79,11 +80,11 @@ try:
             )
         spec = {**spec, "val_fraction": val_fraction, "seed": int(split_seed), "preprocess": pre.to_dict()}
         ds, notes, report = prepared(raw, spec, lambda d: preprocess(d, pre), run_checks)
-        st.caption("; ".join(notes) if notes else "No changes.")
+        st.caption(escape_markdown("; ".join(notes)) if notes else "No changes.")
     set_current(ds, spec)
 except GenAugError as exc:
     render_sidebar()
-    st.error(str(exc))
+    st.error(escape_markdown(exc))
     st.stop()
 
 render_sidebar()

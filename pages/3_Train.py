@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from genaug_core import kinds, runs
+from genaug_core import kinds
 from genaug_core.config import AugmentConfig, RegularizationConfig, TrainConfig
-from genaug_core.errors import GenAugError
+from genaug_core.textsafe import escape_markdown
 from genaug_core.train import jobs
 from ui import state
+from ui import workspace as ws
 from ui.data import current_dataset, current_spec, describe
 from ui.runs import (
     active_record,
@@ -28,7 +29,7 @@ ds = current_dataset()
 spec = current_spec()
 pipeline = st.session_state.get(state.PIPELINE) or {}
 n_steps = len(pipeline.get("steps", [])) if pipeline.get("kind") == ds.kind else 0
-st.markdown(f"Dataset **{describe(ds)}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "
+st.markdown(f"Dataset **{escape_markdown(describe(ds))}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "
             "(set them on the Data and Augment pages)")
 
 kind = st.selectbox("Model", kinds.kinds_for(ds.kind), format_func=lambda k: k.title, key="train.kind",
@@ -94,23 +95,29 @@ if started:
 def live_panel() -> None:
     """Re-read the run folders every 2 s (only reads; the training child does the work)."""
     jobs.tick()
-    records = runs.list_runs()
+    records = ws.my_runs()  # this workspace's runs and published ones (all in single-user mode)
     if not records:
         st.info("No runs yet: choose the settings above and press Start training.")
         return
     rec = active_record(records)
+    mine = ws.can_control(rec)
     left, right = st.columns([3, 2])
     with left:
         render_progress(rec)
-        b1, b2, _ = st.columns([1, 1, 3])
-        if b1.button("Cancel", key="train.cancel", disabled=rec.state not in ("running", "queued")):
-            jobs.cancel(rec.path)
-            st.toast("Stopping: the run saves a checkpoint first")
-        if b2.button("Resume", key="train.resume", disabled=not jobs.can_resume(rec)):
-            try:
-                jobs.resume(rec.path)
-            except GenAugError as exc:
-                st.error(str(exc))
+        b1, b2, b3, b4 = st.columns([1, 1, 1, 2])
+        if b1.button("Cancel", key="train.cancel", disabled=not mine or rec.state not in ("running", "queued")):
+            ws.control("cancel", rec)
+        if b2.button("Resume", key="train.resume", disabled=not mine or not jobs.can_resume(rec)):
+            ws.control("resume", rec)
+        with b3.popover("Delete", disabled=not mine or rec.state in ("running", "queued")):
+            st.caption("Delete this run folder (model, checkpoints, samples, log) for good?")
+            if st.button("Delete for good", key="train.delete", type="primary"):
+                if ws.control("delete", rec):
+                    st.session_state.pop(state.ACTIVE_RUN, None)
+                    st.rerun(scope="fragment")
+        if ws.viewer().teacher:
+            if b4.button("Unpublish" if rec.published else "Publish to every workspace", key="train.publish"):
+                ws.control("unpublish" if rec.published else "publish", rec)
         render_curves(rec, key=f"train.curves.{rec.id}")
     with right:
         render_latest_samples(rec)

@@ -4,12 +4,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from genaug_core import runs, viz
+from genaug_core import viz
 from genaug_core.data import ImageDataset
 from genaug_core.data.export import images_to_zip
 from genaug_core.errors import GenAugError
 from genaug_core.metrics.text import normalise
+from genaug_core.textsafe import escape_markdown
 from ui import state
+from ui import workspace as ws
 from ui.runs import run_label
 from ui.sampling import load_model, sample, training_set
 from ui.sidebar import page_config, render_sidebar
@@ -19,7 +21,7 @@ st.set_page_config(**page_config(__file__))
 st.title("Sample")
 render_sidebar()
 
-records = [r for r in runs.list_runs() if r.loadable]
+records = [r for r in ws.my_runs() if r.loadable]  # own runs and published ones (all in single-user mode)
 if not records:
     st.info("No run has a model yet. Train one on the Train page; a run can be sampled once it has a checkpoint.")
     st.stop()
@@ -34,7 +36,7 @@ checkpoint = c2.selectbox("Weights", choices, key="sample.checkpoint")
 try:
     model = load_model(str(rec.path), checkpoint, (rec.updated, tuple(rec.checkpoints), rec.has_model))
 except GenAugError as exc:
-    st.error(str(exc))
+    st.error(ws.error_text(exc, rec))
     st.stop()
 
 result_key = f"sample.result.{rec.id}.{checkpoint}"
@@ -61,7 +63,7 @@ if go:
     try:
         st.session_state[result_key] = sample(model, int(n), int(seed), **options)
     except GenAugError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
 result = st.session_state.get(result_key)
 if result is None:
     st.caption("Press Sample to draw from the model.")
@@ -69,7 +71,8 @@ elif model.kind == "text":
     try:
         seen = training_set(str(rec.path))
     except GenAugError as exc:
-        st.warning(f"The training set of this run cannot be read, so samples are not compared with it: {exc}")
+        st.warning("The training set of this run cannot be read, so samples are not compared with it: "
+                   + ws.error_text(exc, rec))
         seen = None
     table = pd.DataFrame({"sample": result})
     if seen is not None:

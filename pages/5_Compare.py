@@ -5,9 +5,11 @@ import streamlit as st
 from genaug_core import ablation, compare, kinds, runs
 from genaug_core.config import RunConfig
 from genaug_core.errors import GenAugError
+from genaug_core.textsafe import escape_markdown
 from genaug_core.train import jobs
 from genaug_core.train.setup import run_config_for
 from ui import state
+from ui import workspace as ws
 from ui.compare import render_curves, render_galleries, render_memorisation, render_metric_bars, render_table
 from ui.data import current_dataset, current_spec, describe
 from ui.sidebar import page_config, render_sidebar
@@ -23,7 +25,7 @@ pipeline = st.session_state.get(state.PIPELINE) or {}
 has_pipeline = bool(pipeline.get("steps")) and pipeline.get("kind") == ds.kind
 KIND_LABELS = {"augmentation": "augmentation on vs off", "penalty": "L1/L2 weight penalty λ",
                "noise": "input noise radius ε"}
-with st.expander(f"One-click ablation on **{describe(ds)}**", expanded=not runs.list_runs()):
+with st.expander(f"One-click ablation on **{escape_markdown(describe(ds))}**", expanded=not ws.my_runs()):
     st.caption("A group of short runs that differ in one setting only, trained on a reduced training set "
                "(where augmentation matters most) and scored on the same held-out real data.")
     c1, c2, c3 = st.columns(3)
@@ -46,7 +48,7 @@ with st.expander(f"One-click ablation on **{describe(ds)}**", expanded=not runs.
         try:
             values = [float(v) for v in values_text.replace(";", ",").split(",") if v.strip()]
         except ValueError:
-            st.error(f"Values must be numbers separated by commas, got {values_text!r}")
+            st.error(f"Values must be numbers separated by commas, got {escape_markdown(repr(values_text))}")
             st.stop()
         overrides = {
             "model": {model_kind.section: {"preset": preset}},
@@ -57,17 +59,18 @@ with st.expander(f"One-click ablation on **{describe(ds)}**", expanded=not runs.
         try:
             base = run_config_for(spec, ds, overrides)
             configs = ablation.ablation_configs(base, kind, values, max_train_items=sizes[size], data_kind=ds.kind)
+            ws.check_room(len(configs))  # the whole group fits in this workspace's share, or none starts
             for cfg in configs:
-                jobs.start(cfg)
+                ws.start(cfg)
         except GenAugError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc))
         else:
             st.session_state[state.COMPARE_GROUP] = configs[0].group
             st.session_state.pop("compare.runs", None)  # show the new group
             st.toast(f"Started {len(configs)} runs: {KIND_LABELS[kind]}")
 
 # --- which runs ---------------------------------------------------------------------------------
-summaries = compare.summarize_runs(runs.list_runs())
+summaries = compare.summarize_runs(ws.my_runs())  # this workspace's and published runs (all in single-user mode)
 if not summaries:
     st.info("No runs yet. Train some on the Train page, or start an ablation above.")
     st.stop()
@@ -102,7 +105,7 @@ def progress(ids: list[str]) -> None:
             pending.append(f"{s.label}: {'scoring samples' if s.scoring else s.state}")
     if pending:
         st.progress(1 - len(pending) / len(ids), text=f"{len(ids) - len(pending)} of {len(ids)} runs finished")
-        st.caption(" · ".join(pending))
+        st.caption(escape_markdown(" · ".join(pending)))
     else:
         st.rerun()  # all finished: draw the scores
 
@@ -126,11 +129,11 @@ with t_mem:
     if not scored:
         st.caption("No chosen run is scored yet.")
     for s in scored:
-        st.markdown(f"**{s.label}**")
+        st.markdown(f"**{escape_markdown(s.label)}**")
         try:
             render_memorisation(s)
         except Exception as exc:  # noqa: BLE001 - one damaged details file must not hide the other runs
-            st.caption(f"The scoring details of this run are damaged: {exc}")
+            st.caption(f"The scoring details of this run are damaged: {escape_markdown(exc)}")
 
 d1, d2, _ = st.columns([1, 1, 3])
 d1.download_button("Report (HTML)", data=lambda: compare.html_report(chosen).encode("utf-8"),

@@ -6,9 +6,11 @@ import streamlit as st
 from genaug_core import kinds, runs, viz
 from genaug_core.config import SelfTrainConfig, read_run_config
 from genaug_core.errors import GenAugError
+from genaug_core.textsafe import escape_markdown
 from genaug_core.train import jobs
 from genaug_core.train import selftrain as stm
 from ui import state
+from ui import workspace as ws
 from ui.data import current_dataset, current_spec, describe
 from ui.runs import render_progress, start_run
 from ui.sidebar import page_config, render_sidebar
@@ -45,9 +47,11 @@ for col, (key, (title, _files, expect)) in zip(cols, stm.PRESETS.items(), strict
         if st.button("Run preset", key=f"selftrain.preset.{key}"):
             group = f"selftrain-{key}-{runs.new_run_id()}"
             try:
-                dirs = [jobs.start(cfg) for cfg in stm.preset_configs(key, group)]
+                configs = stm.preset_configs(key, group)
+                ws.check_room(len(configs))  # both runs fit in this workspace's share, or neither starts
+                dirs = [ws.start(cfg) for cfg in configs]
             except GenAugError as exc:
-                st.error(str(exc))
+                st.error(escape_markdown(exc))
             else:
                 st.session_state["selftrain.group"] = group
                 st.session_state[state.ACTIVE_RUN] = dirs[0].name
@@ -58,7 +62,7 @@ ds = current_dataset()
 spec = current_spec()
 kind = kinds.kinds_for(ds.kind)[0]  # rounds train the data's default kind
 stc = SelfTrainConfig()  # the defaults
-with st.expander(f"Your own rounds on **{describe(ds)}**"), st.form("selftrain.form"):
+with st.expander(f"Your own rounds on **{escape_markdown(describe(ds))}**"), st.form("selftrain.form"):
     c1, c2, c3 = st.columns(3)
     with c1:
         rounds = st.slider("Rounds", 1, 10, 5, key="selftrain.rounds")
@@ -94,7 +98,7 @@ if started:
 def live_panel() -> None:
     """Re-read the self-training run folders every 3 s (the training children do the work)."""
     jobs.tick()
-    records = [r for r in runs.list_runs() if r.state != "broken" and stm.is_self_training(r.path)]
+    records = [r for r in ws.my_runs() if r.state != "broken" and stm.is_self_training(r.path)]
     if not records:
         st.info("No self-training runs yet: press a preset above, or start your own rounds.")
         return
@@ -111,15 +115,11 @@ def live_panel() -> None:
     for rec in chosen:
         if rec.state in ("running", "queued", "failed", "cancelled"):
             render_progress(rec)
-            if rec.state in ("running", "queued") and st.button("Cancel", key=f"selftrain.cancel.{rec.id}"):
-                jobs.cancel(rec.path)
-                st.toast("Stopping after the current step")
-            if jobs.can_resume(rec) and st.button("Resume", key=f"selftrain.resume.{rec.id}"):
-                try:
-                    jobs.resume(rec.path)
-                    st.toast("Queued: finished rounds are kept, the interrupted round continues")
-                except GenAugError as exc:
-                    st.error(str(exc))
+            mine = ws.can_control(rec)  # another workspace's published run: read-only
+            if mine and rec.state in ("running", "queued") and st.button("Cancel", key=f"selftrain.cancel.{rec.id}"):
+                ws.control("cancel", rec, "Stopping after the current step")
+            if mine and jobs.can_resume(rec) and st.button("Resume", key=f"selftrain.resume.{rec.id}"):
+                ws.control("resume", rec, "Queued: finished rounds are kept, the interrupted round continues")
     kind = kinds.for_run(chosen[0].path) or kinds.kinds_for("text")[0]  # its headline metrics are the defaults
     loss_metric, diversity_metric = kind.headline
     series = {f"{rec.name or rec.id}": stm.round_records(rec.path) for rec in chosen}

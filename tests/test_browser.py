@@ -5,6 +5,7 @@ The app is started with `streamlit run` on a free local port. When
 GENAUG_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser fails.
 """
 
+import contextlib
 import io
 import os
 import socket
@@ -41,11 +42,11 @@ def _free_port() -> int:
 server_runs_dirs: dict[str, Path] = {}  # server url -> the runs folder that app process uses
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def _serve(runs_dir: Path, extra_env: dict[str, str] | None = None):
+    """`streamlit run app.py` on a free local port with its own runs folder; yields its url."""
     port = _free_port()
-    runs_dir = tmp_path_factory.mktemp("browser-runs")
-    env = {**os.environ, "GENAUG_RUNS_DIR": str(runs_dir)}
+    env = {**os.environ, "GENAUG_RUNS_DIR": str(runs_dir), **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -63,12 +64,20 @@ def server(tmp_path_factory):
         proc.kill()
         raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
     server_runs_dirs[url] = runs_dir
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with _serve(tmp_path_factory.mktemp("browser-runs")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -186,3 +195,74 @@ def test_self_training_selection_survives_runs_finishing(server, page):
     assert picker.get_by_text(run_dir.name).count() == 1
     assert page.get_by_text("Collapse curves").count() == 1
     _no_error_box(page)
+
+
+TEACHER_TOKEN = "browser-teacher-token-0123"
+TOKEN_A, TOKEN_B = "browser-student-a-012345", "browser-student-b-012345"
+HOSTILE = '![x](https://example.invalid/a.png) <a href="https://example.invalid">l</a> **b**'
+
+
+@pytest.fixture(scope="module")
+def classroom_server(tmp_path_factory):
+    with _serve(tmp_path_factory.mktemp("classroom-runs"), {"GENAUG_TEACHER_TOKEN": TEACHER_TOKEN}) as url:
+        yield url
+
+
+def _active_run_options(page) -> list[str]:
+    """The labels of the Train page's "Active run" select box (opened, read, closed)."""
+    page.get_by_test_id("stSelectbox").filter(has_text="Active run").locator("input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    labels = options.all_inner_texts()
+    page.keyboard.press("Escape")
+    return labels
+
+
+def test_classroom_each_browser_sees_only_its_own_runs_and_the_teacher_sees_all(classroom_server, browser):
+    """Two students and the teacher in separate browser contexts against one app with a teacher token."""
+    from genaug_core import runs, workspaces
+    from genaug_core.config import RunConfig
+
+    root = server_runs_dirs[classroom_server]
+    made = {}
+    for token, name in ((TOKEN_A, f"alpha-run {HOSTILE}"), (TOKEN_B, "beta-run")):
+        cfg = RunConfig.from_dict({"name": name, "data": {"source": "names"}, "train": {"steps": 10}})
+        run = runs.create_run(cfg, root=root, owner=workspaces.workspace_id(token))
+        runs.write_status(run, state="cancelled")
+        made[token] = run.name
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(4)]
+    try:
+        page_a, page_b, teacher, stranger = (c.new_page() for c in contexts)
+        page_a.goto(f"{classroom_server}/Train?ws={TOKEN_A}")
+        page_a.get_by_text("alpha-run").first.wait_for(timeout=60_000)
+        assert [made[TOKEN_A] in o for o in _active_run_options(page_a)] == [True]
+        # the hostile name is text: no link or image from it, its characters shown as typed
+        links = page_a.locator("a[href*='example.invalid']")
+        assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.outerHTML") for i in range(links.count())]
+        assert page_a.locator("img[src*='example.invalid']").count() == 0
+        shown = page_a.get_by_test_id("stMarkdownContainer").filter(has_text='">l</a> **b**').first
+        assert "![x](https:" in shown.inner_text()  # (a word joiner, invisible, follows "https:")
+        page_a.reload()  # the link keeps the workspace
+        page_a.get_by_text("alpha-run").first.wait_for(timeout=60_000)
+        page_a.get_by_test_id("stSidebar").get_by_role("link", name="Sample").click()
+        page_a.wait_for_url(f"**/Sample?ws={TOKEN_A}", timeout=30_000)
+
+        page_b.goto(f"{classroom_server}/Train?ws={TOKEN_B}")
+        page_b.get_by_text("beta-run").first.wait_for(timeout=60_000)
+        assert [made[TOKEN_B] in o for o in _active_run_options(page_b)] == [True]
+        assert page_b.get_by_text("alpha-run").count() == 0
+
+        stranger.goto(f"{classroom_server}/Train")  # no token: a new, empty workspace of its own
+        stranger.wait_for_url("**ws=**", timeout=60_000)
+        stranger.get_by_text("No runs yet").first.wait_for(timeout=60_000)
+        assert stranger.get_by_text("alpha-run").count() == 0 and stranger.get_by_text("beta-run").count() == 0
+
+        teacher.goto(f"{classroom_server}/Train?ws={TEACHER_TOKEN}")
+        teacher.get_by_text("Teacher view").first.wait_for(timeout=60_000)
+        options = _active_run_options(teacher)
+        assert len(options) == 2 and {made[TOKEN_A], made[TOKEN_B]} == {o.split(" ")[0] for o in options}
+        for page in (page_a, page_b, teacher, stranger):
+            _no_error_box(page)
+    finally:
+        for c in contexts:
+            c.close()

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -142,3 +143,123 @@ def test_text_samples_round_trip(tmp_path):
     runs.write_text_samples(tmp_path / "step-0000001.txt", ["ann", "two\nlines", ""])
     assert runs.read_text_samples(tmp_path / "step-0000001.txt") == ["ann", "two\nlines", ""]
     assert runs.list_samples(tmp_path) == []  # not in samples/
+
+
+# --- process identity, heartbeats and the status lock -------------------------------------------------
+
+
+def _running_status(run, **fields):
+    """status.json saying "running" with exactly these fields (no fresh `updated` stamp unless given)."""
+    status = {**runs.read_status(run), "state": "running", **fields}
+    runs.write_json_atomic(run / runs.STATUS_FILE, status)
+
+
+def test_process_start_time_names_the_process():
+    import psutil
+
+    assert abs(runs.process_start_time(os.getpid()) - psutil.Process().create_time()) < 0.05
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    assert runs.process_start_time(proc.pid) is None  # gone (and reaped)
+    assert runs.process_start_time(0) is None and runs.process_start_time(None) is None
+
+
+def test_a_reused_pid_is_not_the_training_process(tmp_path):
+    import socket
+
+    run = runs.create_run(_cfg(), root=tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # alive, unrelated
+    try:
+        started = runs.process_start_time(other.pid)
+        _running_status(run, pid=other.pid, host=socket.gethostname(), pid_started=started - 30.0, updated=time.time())
+        (rec,) = runs.list_runs(tmp_path)
+        assert rec.state == "failed" and "now belongs to another process" in rec.error
+        _running_status(run, pid_started=started, updated=time.time())  # the very process that was launched
+        assert runs.list_runs(tmp_path)[0].state == "running"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_silent_run_is_failed_even_on_another_host(tmp_path):
+    import socket
+
+    run = runs.create_run(_cfg(), root=tmp_path)
+    old = time.time() - runs.HEARTBEAT_STALE_S - 5
+    _running_status(run, pid=1, host="container-that-is-gone", pid_started=1.0, updated=old)
+    (rec,) = runs.list_runs(tmp_path)
+    assert rec.state == "failed" and "container-that-is-gone" in rec.error and "not been heard from" in rec.error
+    _running_status(run, updated=time.time())  # a fresh heartbeat from another host is believed (for now)
+    assert runs.list_runs(tmp_path)[0].state == "running"
+    me = runs.this_process()
+    _running_status(run, **me, updated=old)  # alive, the same process, but silent: hung
+    assert runs.list_runs(tmp_path)[0].state == "failed"
+    _running_status(run, **me, updated=time.time())
+    assert runs.list_runs(tmp_path)[0].state == "running" and me["host"] == socket.gethostname()
+
+
+def test_tick_ends_a_hung_child_and_frees_its_slot(tmp_path):
+    from genaug_core.train import jobs
+
+    run = runs.create_run(_cfg(), root=tmp_path)
+    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        import socket
+
+        _running_status(run, pid=hung.pid, host=socket.gethostname(), pid_started=runs.process_start_time(hung.pid),
+                        updated=time.time() - runs.HEARTBEAT_STALE_S - 5)
+        jobs.tick(tmp_path)
+        assert hung.wait(timeout=10) == -9  # ours (same pid and start time) and silent: ended
+        status = runs.read_status(run)
+        assert status["state"] == "failed" and "not been heard from" in status["error"]
+    finally:
+        hung.kill()
+        hung.wait()
+
+
+def test_heartbeat_keeps_a_running_run_fresh_and_stops_after_it(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    runs.write_status(run, state="running", **runs.this_process())
+    _running_status(run, updated=1.0)
+    with runs.Heartbeat(run, every_s=0.02):
+        deadline = time.time() + 5
+        while runs.read_status(run)["updated"] == 1.0 and time.time() < deadline:
+            time.sleep(0.02)
+        assert runs.read_status(run)["updated"] > time.time() - 5
+        runs.write_status(run, state="done")
+        stamp = runs.read_status(run)["updated"]
+        time.sleep(0.1)
+    assert runs.read_status(run)["updated"] == stamp  # a finished run is not stamped any more
+
+
+def test_concurrent_status_writes_keep_every_field(tmp_path):
+    import threading
+
+    run = runs.create_run(_cfg(), root=tmp_path)
+    errors = []
+
+    def writer(name):
+        try:
+            for i in range(200):
+                runs.write_status(run, **{name: i, f"{name}_{i}": True})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("loop", "watcher")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    status = runs.read_status(run)
+    assert status["loop"] == 199 and status["watcher"] == 199
+    assert all(status.get(f"{n}_{i}") for n in ("loop", "watcher") for i in range(200))  # no write was lost
+    assert status["state"] == "queued" and not list(run.glob(".tmp-*"))
+
+
+def test_write_status_when_decides_under_the_lock(tmp_path):
+    run = runs.create_run(_cfg(), root=tmp_path)
+    runs.write_status(run, state="done")
+    kept = runs.write_status(run, when=lambda s: s["state"] == "running", state="failed")
+    assert kept["state"] == "done" and runs.read_status(run)["state"] == "done"  # the run finished meanwhile
+    assert runs.write_status(run, when=lambda s: s["state"] == "done", note=1)["note"] == 1

@@ -12,6 +12,7 @@ import streamlit as st
 
 from genaug_core import compare, kinds, runs, viz
 from genaug_core.compare import RunSummary
+from genaug_core.textsafe import escape_markdown as esc
 
 DIFF_STYLE = "background-color: #fff3c4"
 
@@ -32,12 +33,12 @@ def render_table(chosen: list[RunSummary]) -> None:
     styled = styled.format(lambda v: "" if pd.isna(v) else f"{v:.4g}", subset=numeric)
     st.dataframe(styled, hide_index=True, width="stretch", key="compare.table")
     if differing:
-        st.caption("Highlighted: settings that differ between these runs — " + ", ".join(sorted(differing)))
+        st.caption("Highlighted: settings that differ between these runs — " + esc(", ".join(sorted(differing))))
     elif len(chosen) > 1:
         st.caption("These runs share every setting (apart from name and threads).")
     unscored = [s.label for s in chosen if s.evaluation is None and s.state == "done"]
     if unscored:
-        st.caption("Not scored yet (metrics empty): " + ", ".join(unscored)
+        st.caption("Not scored yet (metrics empty): " + esc(", ".join(unscored))
                    + ". Score one with `python -m genaug_core evaluate --run-dir runs/<id>`.")
 
 
@@ -103,7 +104,7 @@ def render_galleries(chosen: list[RunSummary], per_row: int = 3) -> None:
         cols = st.columns(per_row)
         for col, s in zip(cols, chosen[start : start + per_row], strict=False):
             with col:
-                st.markdown(f"**{s.label}**")
+                st.markdown(f"**{esc(s.label)}**")
                 found = compare.latest_samples(s)
                 if found is None:
                     st.caption("No samples yet.")
@@ -116,7 +117,7 @@ def render_galleries(chosen: list[RunSummary], per_row: int = 3) -> None:
                         st.caption(f"step {step:,}")
                         st.code("\n".join(runs.read_text_samples(path)[:20]) or "(empty)", language=None)
                 except Exception as exc:  # noqa: BLE001 - a damaged file must not break the page
-                    st.caption(f"Samples unreadable: {exc}")
+                    st.caption(f"Samples unreadable: {esc(exc)}")
 
 
 def render_memorisation(s: RunSummary, k: int = 16) -> None:
@@ -130,7 +131,7 @@ def render_memorisation(s: RunSummary, k: int = 16) -> None:
     except Exception:  # noqa: BLE001 - a damaged details file reads as "not scored"
         details = None
     if not details:
-        st.caption(f"{s.label}: not scored yet.")
+        st.caption(f"{esc(s.label)}: not scored yet.")
         return
     if details.get("kind") == "text":
         pairs = sorted(details.get("pairs", []), key=lambda p: p.get("distance", 1.0))[:k]
@@ -153,7 +154,7 @@ def render_memorisation(s: RunSummary, k: int = 16) -> None:
             flag = " · memorised" if i < len(memorised) and memorised[i] else ""
             cols[j % 4].image(viz.image_grid(pair[None], ncols=1, cell=128), caption=f"d = {distance[i]:.3f}{flag}")
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        st.caption(f"{s.label}: the scoring details are damaged ({exc}).")
+        st.caption(f"{esc(s.label)}: the scoring details are damaged ({esc(exc)}).")
         return
     st.caption("Left: a sample; right: its nearest training image. d = RMS pixel difference (0-1); "
                "memorised = closer than a third of the distance to the second nearest.")

@@ -8,6 +8,7 @@ import streamlit as st
 from genaug_core import viz
 from genaug_core.data import Dataset
 from genaug_core.data.checks import Report
+from genaug_core.textsafe import escape_markdown
 
 LEVEL_ICON = {"info": ":blue[:material/info:]", "warn": ":orange[:material/warning:]", "error": ":red[:material/error:]"}
 PAGE_SIZE = 64
@@ -21,7 +22,7 @@ def render_preview(ds: Dataset, key: str) -> None:
     if ds.kind == "image":
         st.image(viz.image_grid(ds.images[idx], ncols=16, cell=48), caption=f"items {idx[0]}-{idx[-1]}" if idx else "")
         if ds.labels is not None and ds.class_names:
-            st.caption("Labels: " + " ".join(ds.class_names[ds.labels[i]] for i in idx))
+            st.caption("Labels: " + escape_markdown(" ".join(ds.class_names[ds.labels[i]] for i in idx)))
     else:
         table = pd.DataFrame({"id": idx, "text": [ds.texts[i] for i in idx]})
         if ds.labels is not None and ds.class_names:
@@ -44,7 +45,7 @@ def render_report(ds: Dataset, report: Report) -> None:
     cols[2].metric("Validation", f"{report.n_validation:,}")
     cols[3].metric("Skipped", f"{len(report.skipped):,}")
     for c in report.checks:
-        text = f"{LEVEL_ICON[c.level]} **{c.code}** — {c.message}"
+        text = f"{LEVEL_ICON[c.level]} **{c.code}** — {escape_markdown(c.message)}"
         if c.items:
             with st.expander(text):
                 _examples(ds, c.items)

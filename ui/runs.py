@@ -7,9 +7,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from genaug_core import runs, viz
+from genaug_core import runs, viz, workspaces
+from genaug_core.textsafe import escape_markdown, redact_paths
 from genaug_core.train import jobs
 from ui import state
+from ui import workspace as ws
 
 STATE_BADGE = {
     "queued": ":gray[:material/schedule: queued]",
@@ -35,7 +37,20 @@ def fmt_eta(seconds: float | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def _problem(rec: runs.RunRecord, viewer: workspaces.Viewer) -> str:
+    """What is wrong with a run, for the runs table: in full for whoever controls it, else paths shortened."""
+    text = rec.broken or rec.error or ""
+    return text if workspaces.can_control(rec, viewer) else redact_paths(text)
+
+
 def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
+    """The runs list; in classroom mode also whose run it is (for the teacher) and whether it is published."""
+    viewer = ws.viewer()
+    extra = {}
+    if viewer.teacher and not viewer.single_user:
+        extra["workspace"] = [workspaces.short_id(r.workspace) for r in records]
+    if not viewer.single_user:
+        extra["published"] = ["yes" if r.published else "" for r in records]
     return pd.DataFrame(
         {
             "run": [r.id for r in records],
@@ -44,7 +59,8 @@ def runs_table(records: list[runs.RunRecord]) -> pd.DataFrame:
             "state": [r.state for r in records],
             "step": [f"{r.step:,}/{r.total:,}" for r in records],
             "started": [time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) if r.created else "" for r in records],
-            "problem": [r.broken or r.error or "" for r in records],
+            "problem": [_problem(r, viewer) for r in records],
+            **extra,
         }
     )
 
@@ -57,7 +73,11 @@ def active_record(records: list[runs.RunRecord]) -> runs.RunRecord | None:
 
 
 def render_progress(rec: runs.RunRecord) -> None:
-    st.markdown(f"**{rec.name or rec.id}** — {STATE_BADGE.get(rec.state, rec.state)}")
+    """A run's name, state, progress and problems. Its log (tracebacks, server paths) only for whoever may
+    control it; others read the error message alone, with server paths shortened."""
+    owner = ws.can_control(rec)
+    shared = " · published" if rec.published else ""
+    st.markdown(f"**{escape_markdown(rec.name or rec.id)}** — {STATE_BADGE.get(rec.state, rec.state)}{shared}")
     frac = min(1.0, rec.step / rec.total) if rec.total else 0.0
     eta = f", about {fmt_eta(rec.eta_s)} left" if rec.state == "running" and rec.eta_s is not None else ""
     st.progress(frac, text=f"step {rec.step:,} of {rec.total:,}{eta}")
@@ -66,12 +86,19 @@ def render_progress(rec: runs.RunRecord) -> None:
         if pos:
             st.info(f"Waiting for a free slot: number {pos} in the queue "
                     f"(at most {jobs.max_concurrent()} runs train at once on this machine).")
+    if rec.state == "cancelled" and rec.error:  # e.g. stopped at the time budget
+        st.info(ws.error_text(rec.error, rec))
     if rec.state == "failed":
-        st.error(f"The run failed: {rec.error or 'no message'}")
-        with st.expander("End of the run's log"):
-            st.code(runs.read_log_tail(rec.path, 40) or "(empty)")
+        st.error("The run failed: " + ws.error_text(rec.error or "no message", rec))
+        if owner:
+            with st.expander("End of the run's log"):
+                st.code(runs.read_log_tail(rec.path, 40) or "(empty)")
+            log = rec.path / runs.LOG_FILE
+            if log.is_file():
+                st.download_button("Download the run's log", lambda: log.read_bytes(), file_name=f"{rec.id}-log.txt",
+                                   mime="text/plain", key=f"runs.log.{rec.id}", on_click="ignore")
     if rec.broken:
-        st.warning(f"This run folder is broken: {rec.broken}")
+        st.warning("This run folder is broken: " + ws.error_text(rec.broken, rec))
 
 
 def render_curves(rec: runs.RunRecord, key: str) -> None:
@@ -103,9 +130,9 @@ def start_run(spec: dict, ds, overrides: dict) -> None:
     from genaug_core.train.setup import run_config_for
 
     try:
-        run_dir = jobs.start(run_config_for(spec, ds, overrides))
+        run_dir = ws.start(run_config_for(spec, ds, overrides))
     except GenAugError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(exc))
     else:
         st.session_state[state.ACTIVE_RUN] = run_dir.name
         st.toast(f"Run {run_dir.name} started")

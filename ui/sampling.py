@@ -43,5 +43,9 @@ def app_threads():
 
 
 def sample(model: kinds.LoadedModel, n: int, seed: int, **options):
+    """Draw samples with the cores left free; ConfigError first when they would not fit the byte budget."""
+    from genaug_core.budgets import check_op_bytes
+
+    check_op_bytes("sampling", model.model_kind.sample_bytes(model, n), f"{n:,} samples")
     with app_threads():
         return model.sample(n=n, seed=seed, **options)

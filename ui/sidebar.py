@@ -10,12 +10,11 @@ from ui import state
 @st.fragment(run_every=3)
 def _active_run() -> None:
     """The active run's state, re-read every 3 s from its status.json (cheap: one small file)."""
-    from genaug_core import runs
+    from ui.workspace import find
 
-    run_id = st.session_state.get(state.ACTIVE_RUN)
-    if not run_id:
+    rec = find(st.session_state.get(state.ACTIVE_RUN))  # only a run this session may see
+    if rec is None:
         return
-    rec = runs.inspect_run(runs.runs_root() / run_id)
     st.caption("Active run")
     st.markdown(f"`{rec.id}` {rec.state}" + (f" · step {rec.step:,}/{rec.total:,}" if rec.total else ""))
 
@@ -43,12 +42,22 @@ def page_config(path: str) -> dict:
 
 
 def render_sidebar() -> None:
+    from genaug_core.textsafe import escape_markdown
+    from genaug_core.workspaces import teacher_token_problem
+    from ui.workspace import describe_viewer, link_params
+
+    params = link_params()  # classroom mode: the links keep ?ws=, so the workspace survives a reload
     with st.sidebar:
         for path, title, icon in PAGES:
-            st.page_link(path, label=title, icon=icon)
+            st.page_link(path, label=title, icon=icon, **({"query_params": params} if params else {}))
+        whose = describe_viewer()
+        if whose:
+            st.caption(whose)
+        if teacher_token_problem():
+            st.error(teacher_token_problem())
         st.divider()
         st.caption("Current dataset")
-        st.markdown(f"**{st.session_state.get(state.DATASET_LABEL, 'digits (default)')}**")
+        st.markdown(f"**{escape_markdown(st.session_state.get(state.DATASET_LABEL, 'digits (default)'))}**")
         pipeline = st.session_state.get(state.PIPELINE)
         steps = len(pipeline.get("steps", [])) if isinstance(pipeline, dict) else 0
         st.caption(f"Augmentation pipeline: {steps} step{'s' if steps != 1 else ''}" if steps else "No augmentation yet")

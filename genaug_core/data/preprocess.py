@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from genaug_core.budgets import check_op_bytes
 from genaug_core.config import PreprocessConfig
 from genaug_core.data.containers import Dataset, ImageDataset, SkippedItem, TextDataset
 from genaug_core.errors import DataError
@@ -120,7 +121,27 @@ def normalize_features(x: np.ndarray, norm: str) -> np.ndarray:
     return normalize(np.asarray(x, dtype=np.float64), norm=norm)
 
 
+def peak_bytes(n: int, height: int, width: int, channels: int, cfg: PreprocessConfig) -> int:
+    """The most memory preprocess_images holds at once for n images of height x width x channels: the
+    resized and converted uint8 arrays, and for a norm the three float64 copies it works on."""
+    size = cfg.image_size or None
+    h, w = (size, size) if size else (height, width)
+    c = cfg.channels or channels
+    peak = n * height * width * channels + n * h * w * channels  # input + fitted
+    if c != channels:
+        peak = max(peak, n * h * w * (channels * (4 if c == 1 else 1) + c))  # (float32 luma) + converted
+    if cfg.feature_norm != "none":
+        peak = max(peak, n * h * w * c * (1 + 3 * 8))  # uint8 + flat, unit and clipped float64 copies
+    return peak
+
+
 def preprocess_images(ds: ImageDataset, cfg: PreprocessConfig) -> tuple[ImageDataset, list[str]]:
+    """Fit, convert and normalise the images; ConfigError first when that would take more memory than
+    the budget per operation (genaug_core.budgets)."""
+    n, c = len(ds.images), ds.channels
+    size = f"{cfg.image_size}x{cfg.image_size}" if cfg.image_size else f"{ds.height}x{ds.width}"
+    check_op_bytes("preprocessing", peak_bytes(n, ds.height, ds.width, c, cfg),
+                   f"{n:,} images to {size}x{cfg.channels or c}" + (f", {cfg.feature_norm} norm" if cfg.feature_norm != "none" else ""))
     notes: list[str] = []
     images = ds.images
     if cfg.image_size and (ds.height, ds.width) != (cfg.image_size, cfg.image_size):

@@ -90,6 +90,10 @@ class ModelKind:
         """n samples (list[str] for text, uint8 (n, H, W, C) for images)."""
         raise NotImplementedError
 
+    def sample_bytes(self, loaded: LoadedModel, n: int) -> int:
+        """About how many bytes drawing n samples allocates at its peak (0: small enough not to ask)."""
+        return 0
+
     def sample_defaults(self, loaded: LoadedModel) -> dict[str, Any]:
         """The sample options' defaults for this saved model (default: the specs' own)."""
         return {}

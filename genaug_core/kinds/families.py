@@ -221,6 +221,16 @@ class ImageKind(ModelKind):
     def sample_defaults(self, loaded) -> dict[str, Any]:
         return {"steps": int(loaded.meta.get("sample_steps", 25)), "sampler": loaded.meta.get("sampler", "ddim")}
 
+    def sample_bytes(self, loaded, n: int, batch_size: int = 256) -> int:
+        """The uint8 result, plus per batch the float32 noise, prediction and next step and about four
+        full-resolution feature maps of the network's first block (a UNet's largest activations)."""
+        cfg = getattr(loaded.model, "config", None)
+        size = int(getattr(cfg, "sample_size", 0) or loaded.meta.get("image_size") or 0)
+        channels = int(getattr(cfg, "in_channels", 0) or 3)
+        width = int((getattr(cfg, "block_out_channels", None) or [64])[0])
+        b = min(n, batch_size)
+        return n * size * size * channels + b * size * size * 4 * (3 * channels + 4 * width)
+
     def class_names(self, loaded) -> list[str]:
         return list(loaded.meta.get("class_names") or []) if loaded.meta.get("no_class") is not None else []
 

@@ -22,7 +22,6 @@ import contextlib
 import math
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from genaug_core import runs
+from genaug_core.budgets import RUN_SECONDS_ENV, max_run_seconds
 from genaug_core.config import RunConfig, TrainConfig
 from genaug_core.errors import GenAugError
 from genaug_core.train.cores import CoreShare
@@ -170,7 +170,7 @@ def train(
     log = runs.RunLog(run_dir, main)
     if main:
         runs.write_status(
-            run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None, total=tc.steps,
+            run_dir, state="running", **runs.this_process(), error=None, total=tc.steps,
             threads=torch.get_num_threads(),
         )  # fmt: skip
     # a cancel request (STOP file) or SIGTERM ends the run at the next step boundary, with a checkpoint
@@ -179,8 +179,9 @@ def train(
     if main and threading.current_thread() is threading.main_thread():
         previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop_signal.update(hit=True))
     try:
-        return _train(cfg, kind, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset,
-                      init_model_dir)  # fmt: skip
+        with runs.Heartbeat(run_dir) if main else contextlib.nullcontext():  # `updated` stays fresh meanwhile
+            return _train(cfg, kind, run_dir, resume, progress, accelerator, log, stop_signal, share, dataset,
+                          init_model_dir)  # fmt: skip
     except BaseException as exc:
         if main:
             log.traceback()
@@ -300,6 +301,9 @@ def _train(
     if step == 0 and tc.eval_every:
         evaluate_and_sample(0, 0.0)
     final_state = "done"
+    limit_s = max_run_seconds()  # $GENAUG_MAX_RUN_SECONDS: this process trains at most that long
+    process_t0 = runs.process_start_time(os.getpid()) or time.time()
+    over_time = False
     model.train()
 
     while step < tc.steps:
@@ -363,8 +367,9 @@ def _train(
             checkpoint(step, time.perf_counter() - t_start)
             accelerator.wait_for_everyone()
 
-        # --- 7. cancel: a STOP file (or SIGTERM) -> checkpoint and mark cancelled ----------------
-        if main and (stop_signal["hit"] or runs.stop_requested(run_dir)):
+        # --- 7. cancel: a STOP file (or SIGTERM), or the wall-time budget -> checkpoint, cancelled ----
+        over_time = limit_s is not None and time.time() - process_t0 > limit_s
+        if main and (stop_signal["hit"] or runs.stop_requested(run_dir) or over_time):
             accelerator.set_trigger()
         if accelerator.check_trigger():
             if not (tc.checkpoint_every and step % tc.checkpoint_every == 0):
@@ -392,7 +397,10 @@ def _train(
     accelerator.wait_for_everyone()
     if main:
         runs.clear_stop(run_dir)
-        runs.write_status(run_dir, state=final_state, step=step, elapsed_s=round(t_end, 2), eta_s=None)
+        budget_note = (f"stopped at the time budget: a training process may run {limit_s:g} s ({RUN_SECONDS_ENV}); "
+                       "Resume continues from the checkpoint") if over_time else None
+        runs.write_status(run_dir, state=final_state, step=step, elapsed_s=round(t_end, 2), eta_s=None,
+                          error=budget_note)
         log(
             f"{final_state} at step {step} after {t_end:.1f}s of training"
             + (

@@ -41,7 +41,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -126,14 +125,15 @@ def self_train(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progre
     run_dir = Path(run_dir)
     log = runs.RunLog(run_dir, True)
     runs.write_status(
-        run_dir, state="running", pid=os.getpid(), host=socket.gethostname(), error=None,
+        run_dir, state="running", **runs.this_process(), error=None,
         total=st.rounds * cfg.train.steps, rounds=st.rounds, mode=st.mode,
     )  # fmt: skip
     previous = None
     if threading.current_thread() is threading.main_thread():  # SIGTERM between rounds = a cancel request
         previous = signal.signal(signal.SIGTERM, lambda *_: runs.request_stop(run_dir))
     try:
-        return _self_train(cfg, run_dir, resume, progress, log)
+        with runs.Heartbeat(run_dir):  # `updated` stays fresh while rounds sample and score
+            return _self_train(cfg, run_dir, resume, progress, log)
     except BaseException as exc:
         log.traceback()
         runs.write_status(run_dir, state="failed", error=failure_message(exc), eta_s=None)
@@ -215,7 +215,7 @@ def _self_train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | No
     log(f"self-training: {st.rounds} rounds of {steps} steps, mode {st.mode}, "
         f"{st.synthetic_per_round} samples a round, {real.name} ({real.kind}, {n_real:,} real training items)")
 
-    final_state = "done"
+    final_state, note = "done", None
     for k in range(1, st.rounds + 1):
         if k in finished:
             continue
@@ -248,6 +248,7 @@ def _self_train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | No
             watcher.finish()
         if state != "done" or runs.stop_requested(run_dir):
             final_state = "cancelled"
+            note = runs.read_status(rdir).get("error")  # e.g. the round hit the time budget
             break
 
         # --- 3. sample synthetic data from round k's model -----------------------------------
@@ -292,7 +293,7 @@ def _self_train(cfg: RunConfig, run_dir: Path, resume: bool, progress: bool | No
         shutil.copyfile(round_dir(run_dir, last) / EVALUATION_FILE, run_dir / EVALUATION_FILE)
     runs.clear_stop(run_dir)
     step = st.rounds * steps if final_state == "done" else runs.read_status(run_dir).get("step", 0)
-    runs.write_status(run_dir, state=final_state, step=step, eta_s=None)
+    runs.write_status(run_dir, state=final_state, step=step, eta_s=None, **({"error": note} if note else {}))
     log(f"self-training {final_state} after {last} of {st.rounds} rounds"
         + ("" if final_state == "done" else f"; resume with: python -m genaug_core train --run-dir {run_dir} --resume"))
     return final_state
