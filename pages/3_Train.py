@@ -64,7 +64,7 @@ with st.form("train.form"):
                               disabled=kind.noise_target != "embeddings")
     with c3:
         st.subheader("Augmentation")
-        p = st.slider("Share of items augmented on the fly", 0.0, 1.0, 0.5 if n_steps else 0.0, 0.05,
+        p = st.slider("Share of items augmented on the fly", 0.0, 1.0, kind.augment_p if n_steps else 0.0, 0.05,
                       key="train.p", disabled=not n_steps)
         st.caption("Each item drawn for a batch goes through the pipeline with this probability; "
                    "the validation data is never augmented.")

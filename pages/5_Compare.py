@@ -54,7 +54,7 @@ with st.expander(f"One-click ablation on **{escape_markdown(describe(ds))}**", e
             "model": {model_kind.section: {"preset": preset}},
             "train": {"steps": int(steps)},
             "regularization": {"penalty": norm if kind == "penalty" else "none"},
-            "augment": {"pipeline": pipeline if has_pipeline else {}, "p": 0.5 if has_pipeline else 0.0},
+            "augment": {"pipeline": pipeline if has_pipeline else {}, "p": model_kind.augment_p if has_pipeline else 0.0},
         }
         try:
             base = run_config_for(spec, ds, overrides)

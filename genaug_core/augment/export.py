@@ -16,15 +16,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import pprint
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from genaug_core import runs
 from genaug_core.augment.pipeline import Pipeline, check_seed
 from genaug_core.data.containers import Dataset, ImageDataset
 from genaug_core.data.export import csv_bytes, png_bytes
@@ -164,13 +163,9 @@ def write(aug: AugmentedCopies, path: str | Path) -> str:
         allowed = ", ".join(by_suffix) + (", or a folder name without a suffix" if aug.kind == "image" else "")
         raise ConfigError(f"--out {path}: cannot tell the format from {suffix or 'no suffix'!r}; use {allowed}")
     data = to_bytes(aug, by_suffix[suffix])
-    parent = path.parent if str(path.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        runs.write_bytes_atomic(path, data)
     except OSError as exc:
         raise DataError(f"cannot write ({exc.strerror or exc})", str(path)) from None
     return f"wrote {what} to {path} ({len(data):,} bytes)"

@@ -46,6 +46,7 @@ class ModelKind:
     batch_size: int = 64  # the "auto" batch size
     bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
     augment_conditioning: bool = False  # can it be told what augmentation did (augment.non_leaking)?
+    augment_p: float = 0.5  # the share of training items augmented that the pages start from
     val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")
     headline: tuple[str, str] = ("val_loss", "")  # (held-out quality, diversity) of collapse curves and lessons
     metrics: tuple = ()  # (metric, label, higher is better or None) of its evaluation.json, for tables and charts
