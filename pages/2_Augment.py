@@ -7,6 +7,7 @@ from genaug_core.augment import export, preview
 from genaug_core.augment.pipeline import Pipeline, default_pipeline
 from genaug_core.data import BUILTINS
 from genaug_core.errors import GenAugError
+from genaug_core.textsafe import escape_markdown
 from ui import state
 from ui.data import current_dataset, describe
 from ui.sidebar import page_config, render_sidebar
@@ -16,7 +17,7 @@ st.set_page_config(**page_config(__file__))
 st.title("Augment")
 ds = current_dataset()
 channels = ds.channels if ds.kind == "image" else None
-st.caption(f"Dataset: **{describe(ds)}**. The pipeline below is the one training uses.")
+st.caption(f"Dataset: **{escape_markdown(describe(ds))}**. The pipeline below is the one training uses.")
 
 try:
     stored = st.session_state.get(state.PIPELINE)
@@ -95,7 +96,7 @@ try:
                 set_pipeline(new)
                 st.rerun()
 except GenAugError as exc:
-    st.error(str(exc))
+    st.error(escape_markdown(exc))
     st.button("Start again from the default pipeline", key="augment.reset",
               on_click=lambda: set_pipeline(default_pipeline(ds.kind)))
 render_sidebar()

@@ -8,8 +8,9 @@ import streamlit as st
 from genaug_core import lessons
 from genaug_core.errors import GenAugError
 from genaug_core.lessons.spec import MAX_SEEDS
+from genaug_core.textsafe import escape_markdown
 from genaug_core.train import jobs
-from ui.lessons import md_escape, render_progress, render_verdict
+from ui.lessons import render_progress, render_verdict
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Lessons · GenAug Studio", page_icon=":material/school:", layout="wide")
@@ -53,7 +54,7 @@ if st.button("Run lesson", type="primary", key="lessons.run"):
     try:
         launch = lessons.start_lesson(lesson.id, quick=quick, seeds=seeds, dataset=dataset)
     except GenAugError as exc:
-        st.error(md_escape(str(exc)))
+        st.error(escape_markdown(exc))
     else:
         st.session_state[launch_key] = launch.group  # the launch picker below shows the new one
         st.toast(f"Started {len(launch.run_dirs)} runs")

@@ -1,12 +1,10 @@
 """Panels of the Lessons page: a launch's progress and a verdict. They only read (through genaug_core.lessons).
 
 Every string that comes from a lesson, a run folder or a number is drawn as plain text (st.text, table
-cells, escaped plotly labels) or escaped first (`md_escape`), so nothing in it is read as Markdown or HTML.
+cells, escaped plotly labels) or escaped first (genaug_core.textsafe.escape_markdown), so nothing in it is read as Markdown or HTML.
 """
 
 from __future__ import annotations
-
-import re
 
 import pandas as pd
 import streamlit as st
@@ -16,13 +14,6 @@ from genaug_core.lessons import Lesson, Verdict
 from genaug_core.lessons.report import metric_direction, metric_label
 from genaug_core.lessons.store import LessonProgress
 from genaug_core.lessons.verdict import mean_std_text
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
-
-
-def md_escape(text: str) -> str:
-    """`text` with every Markdown-significant character backslash-escaped (for st.error / st.success bodies)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def render_progress(progress: LessonProgress) -> None:
