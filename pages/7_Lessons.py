@@ -5,15 +5,16 @@ import time
 import pandas as pd
 import streamlit as st
 
-from genaug_core import lessons
+from genaug_core import lessons, workspaces
 from genaug_core.errors import GenAugError
 from genaug_core.lessons.spec import MAX_SEEDS
 from genaug_core.textsafe import escape_markdown
 from genaug_core.train import jobs
+from ui import workspace as ws
 from ui.lessons import render_progress, render_verdict
-from ui.sidebar import render_sidebar
+from ui.sidebar import page_config, render_sidebar
 
-st.set_page_config(page_title="Lessons · GenAug Studio", page_icon=":material/school:", layout="wide")
+st.set_page_config(**page_config(__file__))
 st.title("Lessons")
 render_sidebar()
 st.text("Each lesson re-runs a published result on a small training set, several seeds per setting, and checks "
@@ -52,7 +53,8 @@ dataset = c3.selectbox("Dataset", list(lesson.datasets), key=f"lessons.dataset.{
 launch_key = f"lessons.launch.{lesson.id}"
 if st.button("Run lesson", type="primary", key="lessons.run"):
     try:
-        launch = lessons.start_lesson(lesson.id, quick=quick, seeds=seeds, dataset=dataset)
+        launch = lessons.start_lesson(lesson.id, quick=quick, seeds=seeds, dataset=dataset,
+                                      owner=workspaces.owner_for(ws.viewer()))
     except GenAugError as exc:
         st.error(escape_markdown(exc))
     else:
@@ -60,7 +62,8 @@ if st.button("Run lesson", type="primary", key="lessons.run"):
         st.toast(f"Started {len(launch.run_dirs)} runs")
 
 # --- a launch: progress, then the verdict -----------------------------------------------------------------
-found = {launch.group: launch for launch in lessons.launches(lesson.id)}
+# this workspace's launches (and published ones): every run of a launch must be visible to this viewer
+found = {la.group: la for la in lessons.launches(lesson.id) if all(ws.find(p.name) for p in la.run_dirs)}
 if not found:
     st.info("This lesson has not run yet on this machine: press Run lesson.")
     st.stop()
@@ -87,7 +90,7 @@ def live_progress(run_dirs) -> None:
     if state.done:
         st.rerun()  # all finished: draw the verdict
     render_progress(state)
-    if st.button("Cancel", key="lessons.cancel"):
+    if all(ws.can_control(ws.find(p.name)) for p in run_dirs) and st.button("Cancel", key="lessons.cancel"):
         n = lessons.cancel_lesson(group)
         st.toast(f"Cancelling {n} runs: running ones save a checkpoint first")
 

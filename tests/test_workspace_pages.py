@@ -177,3 +177,26 @@ def test_a_hostile_run_name_renders_literally(classroom, page):
     else:
         assert any(escape_markdown(HOSTILE) in t for t in texts(at)), texts(at)
     assert_inert(at)
+
+
+def test_lessons_page_shows_only_the_workspaces_own_launches(tmp_path, monkeypatch):
+    """A lesson launched by A (quick, one seed; not trained here) is listed for A and the teacher, not for B."""
+    from genaug_core import lessons
+    from genaug_core.train import jobs
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("GENAUG_RUNS_DIR", str(root))
+    monkeypatch.setenv(workspaces.TEACHER_ENV, TEACHER)
+    monkeypatch.setattr(jobs, "tick", lambda root=None: [])  # the runs stay queued: no child processes here
+    owner = workspaces.owner_for(workspaces.viewer_for(TOKEN_A))
+    launch = lessons.start_lesson("collapse", quick=True, seeds=1, owner=owner)
+    assert all(runs.read_owner(d)["workspace"] == owner for d in launch.run_dirs)
+
+    def launches_seen(token):
+        at = session("7_Lessons.py", token)
+        at.selectbox(key="lessons.pick").set_value("collapse").run()
+        assert not at.exception, at.exception
+        return [b for b in at.selectbox if b.key == "lessons.launch.collapse"]
+
+    assert launches_seen(TOKEN_A) and launches_seen(TEACHER)
+    assert not launches_seen(TOKEN_B)  # B sees "has not run yet", not A's launch

@@ -42,9 +42,10 @@ def _plan(lesson: Lesson, quick: bool, seeds: int | None, dataset: str | None,
 
 
 def _create(lesson: Lesson, run: PlannedRun, quick: bool, seeds: int, dataset: str | None,
-            root: str | Path | None, claim_now: bool = False) -> Path:
-    """The run's folder with its lesson.json; claim_now marks it running by this process at once."""
-    run_dir = runs.create_run(run.config, root=root).resolve()
+            root: str | Path | None, claim_now: bool = False, owner: str | None = None) -> Path:
+    """The run's folder with its lesson.json (and owner.json for a workspace's run); claim_now marks it
+    running by this process at once."""
+    run_dir = runs.create_run(run.config, root=root, owner=owner).resolve()
     if claim_now:
         runs.write_status(run_dir, state="running", pid=os.getpid(), host=socket.gethostname())
     write_lesson_file(run_dir, lesson_info(lesson, run, quick=quick, seeds=seeds, dataset=dataset))
@@ -105,15 +106,19 @@ def start_lesson(
     root: str | Path | None = None,
     dataset: str | None = None,
     overrides: dict[str, Any] | None = None,
+    owner: str | None = None,
 ) -> Launch:
     """Queue every run of the lesson with the job runner and launch as many as may train now; returns at once.
 
     All folders (with lesson.json) exist before the first child starts; the job runner launches the
-    rest as slots free up (whoever polls calls jobs.tick()).
+    rest as slots free up (whoever polls calls jobs.tick()). `owner`: the workspace the runs belong to
+    (genaug_core.workspaces; None in single-user mode); it must have room for all of them.
     """
     lesson = get_lesson(lesson_id)
     k, planned = _plan(lesson, quick, seeds, dataset, overrides)
-    run_dirs = [_create(lesson, run, quick, k, dataset, root) for run in planned]
+    if owner is not None:
+        jobs.check_room(owner, len(planned), root)
+    run_dirs = [_create(lesson, run, quick, k, dataset, root, owner=owner) for run in planned]
     jobs.tick(root)
     group = planned[0].config.group
     return Launch(group, lesson.id, quick, k, dataset, time.time(), run_dirs)
