@@ -116,7 +116,7 @@ def text_augmentation() -> RunConfig:
 
 @lesson(
     "image-augmentation",
-    title="Image augmentation: none vs plain (leaking) vs non-leaking, 300 digits",
+    title="Image augmentation: none vs plain (leaking) vs non-leaking (300 digits by default)",
     published=(
         "With little data, a generative model overfits; augmenting its training images helps, but plainly "
         "augmented training data teaches the model to draw augmented images: the augmentations leak into the "
