@@ -74,9 +74,6 @@ class ModelKind:
                 f"use 'auto' or {self.noise_target!r}"
             )
 
-    def describe_settings(self, cfg) -> str:
-        return f"{self.title}, preset {getattr(self.settings_of(cfg), 'preset', '-')}"
-
     # --- training, saving, loading, sampling (each kind implements these) -------------------
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None):
         """The loop's Task: .model, .loss(model, step), .evaluate(model), .write_samples(...),

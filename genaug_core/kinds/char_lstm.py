@@ -91,10 +91,6 @@ class CharLSTMKind(TextKind):
         base = PRESETS[settings.preset]
         return {k: getattr(settings, k) or v for k, v in base.items()}
 
-    def describe_settings(self, cfg) -> str:
-        s = self.shape(self.settings_of(cfg))
-        return f"LSTM, {s['n_layer']} layers of {s['hidden']} units, window {s['block_size']}"
-
     # --- the network, for TokenStreamTask ------------------------------------------------------
     def build_tokenizer(self, settings, texts: list[str]):
         from genaug_core.models.text import build_char_tokenizer

@@ -88,7 +88,6 @@ class TextKind(ModelKind):
     better = {"val_bpc": "lower", "val_loss": "lower", "memorised_share": "lower", "length_w1": "lower",
               "distinct_2": "higher", "distinct_4": "higher", "self_bleu": "lower"}  # for verdicts  # fmt: skip
     synthetic_file = "synthetic.txt"
-    filter_names = filters.FILTERS_TEXT
     noise_sweep = (0.0, 5.0, 10.0, 15.0)  # the input-noise ablation's values: NEFTune's alpha 5-15
     noise_settings = {"neftune": True, "noise_norm": "linf"}  # how that noise is applied (NEFTune's form)
     sample_count = 32  # how many the Sample page draws by default
@@ -171,9 +170,6 @@ class TextKind(ModelKind):
     def write_synthetic(self, rdir: Path, items) -> None:
         runs.write_text_samples(rdir / self.synthetic_file, list(items))
 
-    def empty_items(self):
-        return []
-
     def round_dataset(self, real, sources: dict[int, int], synthetic: dict[int, Any], k: int):
         """Round k's dataset: all real items (so the vocabulary is the same every round) followed by
         the synthetic items it uses; training part = the items `sources` names."""
@@ -202,7 +198,6 @@ class ImageKind(ModelKind):
     )
     better = {k: ("higher" if up else "lower") for k, _, up in metrics}
     synthetic_file = "synthetic.npz"
-    filter_names = filters.FILTERS_IMAGE
     noise_sweep = (0.0, 0.5, 1.0, 2.0)  # the input-noise ablation's values: L2 radius in pixels scaled to [-1, 1]
     # EDM augments ~12-15% of images; on 300 digits a share of 0.2 scored better than 0.5 (FD 2.43 vs 3.26,
     # 1,200 steps, non-leaking), and the image-augmentation lesson measures 0.15
@@ -352,9 +347,6 @@ class ImageKind(ModelKind):
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         runs.write_bytes_atomic(rdir / self.synthetic_file, buf.getvalue())
-
-    def empty_items(self):
-        return None
 
     def round_dataset(self, real, sources: dict[int, int], synthetic: dict[int, Any], k: int):
         """Round k's dataset: the real images followed by the synthetic ones it uses."""

@@ -112,12 +112,6 @@ class GPT2(TextKind):
 
     # --- a saved model -------------------------------------------------------------------------
 
-    def describe_settings(self, cfg) -> str:
-        from genaug_core.models.text import resolve_shape
-
-        s = resolve_shape(self.settings_of(cfg))
-        return f"GPT-2, {s['n_layer']} layers, width {s['n_embd']}, context {s['block_size']}"
-
     def load(self, model_dir: Path):
         from genaug_core.models.text import load_text_model
 
