@@ -209,13 +209,23 @@ def classroom_server(tmp_path_factory):
 
 
 def _active_run_options(page) -> list[str]:
-    """The labels of the Train page's "Active run" select box (opened, read, closed)."""
-    page.get_by_test_id("stSelectbox").filter(has_text="Active run").locator("input").click()
-    options = page.get_by_role("option")
-    options.first.wait_for()
-    labels = options.all_inner_texts()
-    page.keyboard.press("Escape")
-    return labels
+    """The labels of the Train page's "Active run" select box (opened, read, closed). The box lives in a
+    fragment that re-renders every 2 s, which can close an open list: open it again if so (3 tries)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for attempt in range(3):
+        page.get_by_test_id("stSelectbox").filter(has_text="Active run").locator("input").click()
+        options = page.get_by_role("option")
+        try:
+            options.first.wait_for(timeout=10_000)
+            labels = options.all_inner_texts()
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            continue
+        page.keyboard.press("Escape")
+        return labels
+    raise AssertionError("unreachable")
 
 
 def test_classroom_each_browser_sees_only_its_own_runs_and_the_teacher_sees_all(classroom_server, browser):
@@ -259,6 +269,7 @@ def test_classroom_each_browser_sees_only_its_own_runs_and_the_teacher_sees_all(
 
         teacher.goto(f"{classroom_server}/Train?ws={TEACHER_TOKEN}")
         teacher.get_by_text("Teacher view").first.wait_for(timeout=60_000)
+        teacher.get_by_text("beta-run").first.wait_for(timeout=60_000)  # the runs panel has rendered
         options = _active_run_options(teacher)
         assert len(options) == 2 and {made[TOKEN_A], made[TOKEN_B]} == {o.split(" ")[0] for o in options}
         for page in (page_a, page_b, teacher, stranger):
