@@ -277,11 +277,8 @@ def write_status(run_dir: str | Path, when: Callable[[dict], bool] | None = None
 
 def heartbeat(run_dir: str | Path) -> None:
     """Stamp `updated` while this process is the one running the run (a no-op after it has finished)."""
-    with contextlib.suppress(RunError, OSError), status_lock(run_dir):
-        status = read_status(run_dir)
-        if status.get("state") == "running" and status.get("pid") == os.getpid():
-            status["updated"] = time.time()
-            write_json_atomic(Path(run_dir) / STATUS_FILE, status)
+    with contextlib.suppress(RunError, OSError):
+        write_status(run_dir, when=lambda s: s.get("state") == "running" and s.get("pid") == os.getpid())
 
 
 class Heartbeat:

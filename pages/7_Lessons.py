@@ -63,7 +63,8 @@ if st.button("Run lesson", type="primary", key="lessons.run"):
 
 # --- a launch: progress, then the verdict -----------------------------------------------------------------
 # this workspace's launches (and published ones): every run of a launch must be visible to this viewer
-found = {la.group: la for la in lessons.launches(lesson.id) if all(ws.find(p.name) for p in la.run_dirs)}
+mine = {rec.id: rec for rec in ws.my_runs()}
+found = {la.group: la for la in lessons.launches(lesson.id) if all(p.name in mine for p in la.run_dirs)}
 if not found:
     st.info("This lesson has not run yet on this machine: press Run lesson.")
     st.stop()
@@ -90,7 +91,7 @@ def live_progress(run_dirs) -> None:
     if state.done:
         st.rerun()  # all finished: draw the verdict
     render_progress(state)
-    if all(ws.can_control(ws.find(p.name)) for p in run_dirs) and st.button("Cancel", key="lessons.cancel"):
+    if all(ws.can_control(mine[p.name]) for p in run_dirs) and st.button("Cancel", key="lessons.cancel"):
         n = lessons.cancel_lesson(group)
         st.toast(f"Cancelling {n} runs: running ones save a checkpoint first")
 
