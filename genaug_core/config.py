@@ -40,8 +40,15 @@ class DataConfig(Config):
     # train on at most this many items of the training part, a seeded subset (0 = all), 0-10,000,000;
     # the validation part stays whole, so runs with different sizes are scored on the same real data
     max_train_items: int = 0
+    # how the user knows the dataset (an upload's file name), shown in the runs table and the log ("" = source)
+    name: str = ""
+    # the SHA-256 of a staged upload (genaug_core/data/staged.py): source is then read back exactly as staged,
+    # with no upload limit applied again, and a changed file is refused ("" = an ordinary path or built-in)
+    sha256: str = ""
 
     def __post_init__(self) -> None:
+        if self.sha256 and (len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256)):
+            raise ConfigError(f"DataConfig.sha256 must be 64 lowercase hex digits or empty, got {self.sha256[:80]!r}")
         if not self.source.strip():
             raise ConfigError("DataConfig.source must name a built-in dataset or a file")
         check_range("DataConfig", "val_fraction", self.val_fraction, 0.05, 0.5)
@@ -53,8 +60,9 @@ class DataConfig(Config):
 class PreprocessConfig(Config):
     """The article's first step: clean, fill and shape the data before training."""
 
-    # what to do with empty or whitespace-only text items: drop them or replace by `fill_value`
-    missing: Literal["drop", "fill"] = "drop"
+    # what to do with empty or whitespace-only text items: drop them, replace them by `fill_value`, or keep
+    # them as they are ("keep": what a staged upload's run uses, its data already cleaned on the Data page)
+    missing: Literal["drop", "fill", "keep"] = "drop"
     # the text that replaces an empty item when missing = "fill"
     fill_value: str = "<empty>"
     # strip leading/trailing whitespace and collapse runs of spaces in text

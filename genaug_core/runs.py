@@ -626,7 +626,7 @@ def _inspect(path: Path, rec: RunRecord) -> None:
     try:
         cfg = _peek_config(path)
         rec.name = str(cfg.get("name", ""))
-        rec.dataset = str(cfg["data"].get("source", ""))
+        rec.dataset = str(cfg["data"].get("name") or cfg["data"].get("source", ""))  # an upload: its file name
         rec.total = int(cfg["train"].get("steps", 0))
     except (RunError, TypeError, ValueError) as exc:
         rec.problems.append(str(exc))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from genaug_core import ablation, compare, kinds, runs
+from genaug_core import ablation, compare, kinds, runs, workspaces
 from genaug_core.config import RunConfig
 from genaug_core.errors import GenAugError
 from genaug_core.textsafe import escape_markdown
@@ -57,7 +57,7 @@ with st.expander(f"One-click ablation on **{escape_markdown(describe(ds))}**", e
             "augment": {"pipeline": pipeline if has_pipeline else {}, "p": model_kind.augment_p if has_pipeline else 0.0},
         }
         try:
-            base = run_config_for(spec, ds, overrides)
+            base = run_config_for(spec, ds, overrides, owner=workspaces.owner_for(ws.viewer()))
             configs = ablation.ablation_configs(base, kind, values, max_train_items=sizes[size], data_kind=ds.kind)
             ws.check_room(len(configs))  # the whole group fits in this workspace's share, or none starts
             for cfg in configs:

@@ -130,7 +130,7 @@ def start_run(spec: dict, ds, overrides: dict) -> None:
     from genaug_core.train.setup import run_config_for
 
     try:
-        run_dir = ws.start(run_config_for(spec, ds, overrides))
+        run_dir = ws.start(run_config_for(spec, ds, overrides, owner=workspaces.owner_for(ws.viewer())))
     except GenAugError as exc:
         st.error(escape_markdown(exc))
     else:

@@ -1,8 +1,9 @@
 """Data: containers, built-in datasets, uploads, preprocessing and sanity checks.
 
 `load_dataset(DataConfig)` is the one door every consumer (pages, CLI,
-training child) uses: a built-in name loads from installed packages, anything
-else is treated as a path to a file the user supplied. `kind_of(source)` says
+training child) uses: a built-in name loads from installed packages, a staged
+upload (DataConfig.sha256 set) is read back as staged (genaug_core/data/staged.py),
+anything else is treated as a path to a file the user supplied. `kind_of(source)` says
 which kind of dataset ("text" or "image") a source gives, without loading it.
 """
 
@@ -44,6 +45,11 @@ def load_dataset(cfg: DataConfig) -> Dataset:
     """Load the dataset a DataConfig names, with its train/validation split settings."""
     if cfg.source in BUILTINS:
         ds = load_builtin(cfg.source, val_fraction=cfg.val_fraction, split_seed=cfg.seed, **cfg.params)
+    elif cfg.sha256:  # a staged upload: read back exactly as the Data page showed it (no upload limits again)
+        from genaug_core.data.staged import load as load_staged
+
+        ds = load_staged(cfg.source, cfg.sha256, cfg.name)
+        ds.val_fraction, ds.seed = cfg.val_fraction, cfg.seed
     else:
         from genaug_core.data.uploads import load_paths
 

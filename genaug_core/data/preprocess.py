@@ -47,7 +47,7 @@ def preprocess_text(ds: TextDataset, cfg: PreprocessConfig) -> tuple[TextDataset
         keep = np.setdiff1d(keep, empty)
         skipped += [SkippedItem(f"item {i}", "empty or whitespace-only (dropped by preprocessing)") for i in empty]
         notes.append(f"dropped {len(empty):,} empty items")
-    elif empty:
+    elif empty and cfg.missing == "fill":
         for i in empty:
             texts[i] = cfg.fill_value
         notes.append(f"filled {len(empty):,} empty items with {cfg.fill_value!r}")
