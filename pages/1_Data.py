@@ -11,12 +11,13 @@ from genaug_core.data.export import IMAGE_FORMATS, TEXT_FORMATS
 from genaug_core.data.preprocess import preprocess
 from genaug_core.errors import GenAugError
 from genaug_core.textsafe import escape_markdown
-from ui.data import cached_builtin, cached_upload, param_widgets, prepared, set_current
+from ui.data import cached_builtin, cached_upload, cleanup_staged_once, param_widgets, prepared, set_current, storage_note
 from ui.report import render_preview, render_report
 from ui.sidebar import page_config, render_sidebar
 
 st.set_page_config(**page_config(__file__))
 st.title("Data")
+cleanup_staged_once()
 
 # --- 1. choose the data --------------------------------------------------------
 left, right = st.columns([1, 2])
@@ -39,7 +40,7 @@ try:
                                      accept_multiple_files=True, key="data.upload")
             if not files:
                 render_sidebar()
-                st.info("Upload a file to check it. Limits are listed in the README; nothing is stored on the server.")
+                st.info("Upload a file to check it. " + storage_note())
                 st.stop()
             tabular = len(files) == 1 and files[0].name.lower().endswith((".csv", ".tsv", ".jsonl"))
             text_col = label_col = ""
@@ -54,6 +55,7 @@ try:
             raw = cached_upload(tuple(f.file_id for f in files), [(f.name, f.getvalue()) for f in files],
                                 text_col, label_col, has_header)
             raw.val_fraction, raw.seed = val_fraction, int(split_seed)
+            st.caption(storage_note())
             spec = {"source": "upload", "files": [f.name for f in files], "file_ids": [f.file_id for f in files],
                     "columns": [text_col, label_col, has_header]}
 

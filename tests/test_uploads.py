@@ -508,8 +508,12 @@ def test_npz_with_labels():
     assert ds.meta["npz_images_key"] == "x" and ds.meta["npz_labels_key"] == "y"
     ds = load_one("n.npz", npz(images=x, labels=np.array([1, 0, 1, 1]), class_names=np.array(["cat", "dog"])))
     assert ds.class_names == ["cat", "dog"] and ds.labels.tolist() == [1, 0, 1, 1]
-    ds = load_one("e.npz", npz(pixels=np.zeros((2, 3, 3), np.float64), labels=np.array([1, 2, 3])))
-    assert ds.labels is None and ds.meta["labels_ignored"] == "expected 2 integers, found shape (3,) of int64"
+    with pytest.raises(DataError, match=r"e.npz: 2 images in 'pixels' but 3 labels in 'labels'; give one label per"):
+        load_one("e.npz", npz(pixels=np.zeros((2, 3, 3), np.float64), labels=np.array([1, 2, 3])))
+    with pytest.raises(DataError, match=r"2 images in 'x' but labels of shape \(2, 1\) in 'y'"):
+        load_one("f.npz", npz(x=np.zeros((2, 3, 3), np.uint8), y=np.zeros((2, 1))))
+    ds = load_one("g.npz", npz(x=np.zeros((2, 3, 3), np.uint8), y=np.array(["a", "b"])))
+    assert ds.labels is None and ds.meta["labels_ignored"] == "expected 2 integers, found <U1"
 
 
 def test_object_npy_is_rejected_without_unpickling():
@@ -680,7 +684,7 @@ def test_kind_of_files_by_content(tmp_path):
         "pets.zip": make_zip([("cats/a.png", png())]),
         "arrays.txt": npy(np.zeros((2, 3, 3), np.uint8)),
         "readme.md": b"an extension the table does not know, text content\n",
-        "picture.dat": img_bytes(Image.new("RGB", (300, 300)), "TGA"),  # no magic: Pillow's probe decides
+        "picture.dat": img_bytes(Image.new("RGB", (30, 30)), "WEBP"),  # an extension the table does not know
         "long.log": b"a line\n" * 20_000,  # past the head kind_of reads first
     }
     for name, data in files.items():

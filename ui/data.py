@@ -82,6 +82,27 @@ def param_widgets(params, key_prefix: str, disabled: bool = False) -> dict:
     return values
 
 
+@st.cache_resource(show_spinner=False)
+def cleanup_staged_once() -> int:
+    """Remove expired staged uploads once per app process (at its first Data page run); staging does it too."""
+    from genaug_core.data import staged
+
+    return len(staged.cleanup())
+
+
+def storage_note() -> str:
+    """What the server stores of an upload, and for how long (the numbers come from genaug_core.data.staged)."""
+    from genaug_core.budgets import fmt_bytes
+    from genaug_core.data import staged
+
+    return (
+        "An upload is read in memory and kept only in this browser session. Starting a training run stores the "
+        "prepared dataset (what this page shows) on the server for this workspace, so the run can read it; it is "
+        f"removed {staged.ttl_seconds() / 3600:g} h after its last use, and a workspace may hold "
+        f"{fmt_bytes(staged.quota_bytes())} of them. Limits are listed in the README."
+    )
+
+
 PREPARED = "genaug.data.prepared"  # (spec fingerprint, cleaned dataset, notes, report) of the last Data page run
 
 

@@ -21,7 +21,8 @@ _MARK = {"info": " ", "warn": "!", "error": "x"}
 def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="data file(s), or builtin:NAME (" + ", ".join(BUILTINS) + ")")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.add_argument("--column", default="", help="text column or field of a .csv/.tsv/.jsonl (default: the first text column)")
+    p.add_argument("--column", default="", help="text column or field of a .csv/.tsv/.jsonl (default: the one named like text, "
+                   "e.g. text or sentence, else the most text-like)")
     p.add_argument("--label-column", default="", help="optional column or field with class labels")
     p.add_argument("--no-header", action="store_true", help="the first row of a .csv/.tsv is data, not column names")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share held out for validation (default 0.1)")
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
     print(f"{report.name}: {report.kind} dataset, {report.n_items:,} items, {len(report.skipped):,} skipped")
+    if ds.meta.get("column"):
+        print(f"   text from column {ds.meta['column']!r}")
     for c in report.checks:
         print(f" {_MARK[c.level]} [{c.level:5}] {c.code}: {c.message}")
         if c.items and c.level != "info":

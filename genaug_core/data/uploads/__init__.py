@@ -15,6 +15,8 @@ Public API (the app's uploader, the CLI's `check` and the training child):
   a folder is read like a zip.
 - `table_columns(name, bytes)`: the column names of a .csv/.tsv, or the field
   names of a .jsonl, for the Data page's column picker.
+- `default_column(name, bytes)`: the column (field) the text is read from when
+  none is chosen (named like text, else the most text-like), for the picker's default.
 - `kind_of(source)`: "text" or "image", for a built-in name, builtin:NAME, or a path.
 
 Rules (the README repeats them):
@@ -38,6 +40,6 @@ docstring has the rules of its formats.
 """
 
 from genaug_core.data.uploads.formats import kind_of
-from genaug_core.data.uploads.loading import load_files, load_paths, table_columns
+from genaug_core.data.uploads.loading import default_column, load_files, load_paths, table_columns
 
-__all__ = ["kind_of", "load_files", "load_paths", "table_columns"]
+__all__ = ["default_column", "kind_of", "load_files", "load_paths", "table_columns"]

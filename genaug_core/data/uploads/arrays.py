@@ -7,8 +7,10 @@ arrays are rejected). Values become uint8 by the rule the notes in
 `meta["notes"]` state (0..1 floats times 255, 0..255 integers as they are,
 anything else min-max scaled); 4 channels are composited onto white. In an
 .npz the images are "images", "x", "X" or "arr_0" (else the first 3-D or 4-D
-array), the labels "labels", "y", "Y" or "arr_1", the class names
-"class_names" or "classes" (as GenAug's own export writes them).
+array; several such arrays and none of those names is an error listing them),
+the labels "labels", "y", "Y" or "arr_1" (one per image, else an error naming
+both lengths), the class names "class_names" or "classes" (as GenAug's own
+export writes them).
 """
 
 from __future__ import annotations
@@ -231,7 +233,15 @@ def load_npz(name: str, data: bytes) -> ImageDataset:
     headers = {key: header(key) for key in members}
     image_key = next((k for k in _NPZ_IMAGE_KEYS if k in headers and headers[k] and len(headers[k][0]) in (3, 4)), None)
     if image_key is None:
-        image_key = next((k for k, h in headers.items() if h and len(h[0]) in (3, 4)), None)
+        candidates = [k for k, h in headers.items() if h and len(h[0]) in (3, 4)]
+        if len(candidates) > 1:  # which one is meant? Guessing could train on the wrong array
+            found = ", ".join(f"{safe(k)!r} {headers[k][0]}" for k in candidates[:10])
+            raise DataError(
+                f"several image arrays and none named 'images', 'x' or 'arr_0': {found}; "
+                "save the one to use as 'images'",
+                name,
+            )
+        image_key = candidates[0] if candidates else None
     if image_key is None:
         shapes = ", ".join(
             f"{safe(k)} {h[0] if h else '(unreadable)'}" for k, h in itertools.islice(headers.items(), 10)
@@ -248,9 +258,16 @@ def load_npz(name: str, data: bytes) -> ImageDataset:
     label_key = next((k for k in _NPZ_LABEL_KEYS if k in headers and k != image_key), None)
     if label_key is not None:
         shape, dtype = headers[label_key] or ((), np.dtype("O"))
+        if len(shape) != 1 or shape[0] != len(images):
+            count = f"{shape[0]:,} labels" if len(shape) == 1 else f"labels of shape {shape}"
+            raise DataError(
+                f"{len(images):,} images in {safe(image_key)!r} but {count} in {safe(label_key)!r}; "
+                "give one label per image",
+                name,
+            )
         problem = None
-        if dtype.kind not in "iuf" or shape != (len(images),):
-            problem = f"expected {len(images)} integers, found shape {shape} of {dtype}"
+        if dtype.kind not in "iuf":
+            problem = f"expected {len(images)} integers, found {dtype}"
         else:
             values = load(label_key)
             if values.dtype.kind == "f" and not (np.isfinite(values).all() and (values == np.round(values)).all()):

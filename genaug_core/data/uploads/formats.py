@@ -60,8 +60,7 @@ FORMATS: dict[str, Format] = {
     ".tsv": TSV, ".tab": TSV,
     ".jsonl": JSONL, ".ndjson": JSONL, ".json": JSONL,
     **dict.fromkeys(
-        (".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".dib", ".webp", ".tif", ".tiff",
-         ".ico", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".pcx", ".qoi", ".avif"),
+        (".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".webp", ".tif", ".tiff"),
         IMAGE,
     ),
     ".zip": ZIP,
@@ -123,8 +122,9 @@ BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16-be"),
 )  # (byte-order mark, encoding name reported, codec for the rest)
-# Bytes that never occur in text (tab, newlines, form feed and escape are allowed).
-_CONTROL = bytes([*range(0, 8), 11, *range(14, 27), *range(28, 32), 127])
+# Bytes that never occur in text (tab, the line separators of text.LINE_BREAK: \n \r \v \f \x1c-\x1e, backspace
+# and escape are allowed).
+_CONTROL = bytes([*range(0, 8), *range(14, 27), 31, 127])
 _NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL)
 SNIFF_BYTES = 8192  # how far looks_like_text and describe look
 
@@ -164,8 +164,15 @@ def describe(data: bytes) -> str:
 
 # ---------------------------------------------------------------- the Pillow plugins uploads may use
 
-# Deliberately short: EPS would run Ghostscript, and rarely used parsers are a needless attack surface.
-_PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "WEBP", "TIFF", "ICO", "PPM", "TGA", "PCX", "QOI", "AVIF")
+# Deliberately short: the formats whose Pillow plugin reads the size from the header without decoding any
+# pixel, so MAX_IMAGE_PIXELS is checked before any decode. Others are refused: an .ico's entry is a whole PNG
+# that Pillow decodes on open (a zip of such files cost minutes of CPU), EPS would run Ghostscript, and
+# rarely used parsers are a needless attack surface.
+_PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+ACCEPTED_IMAGES = "PNG, JPEG, BMP, WEBP, GIF, TIFF"
+# extensions of image formats we refuse, so the message can say so rather than "unrecognised binary content"
+_REFUSED_IMAGE_EXTS = (".ico", ".cur", ".dib", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".pcx", ".qoi", ".avif",
+                       ".heic", ".psd", ".eps", ".svg", ".jp2", ".dds", ".icns", ".xbm", ".sgi", ".im")
 _formats: tuple[str, ...] | None = None
 
 
@@ -225,8 +232,10 @@ def classify(name: str, data: bytes) -> Format:
             "(save arrays with numpy.save or numpy.savez instead)",
             name,
         )
+    if ext(name) in _REFUSED_IMAGE_EXTS:
+        raise DataError(f"{ext(name)} images are not accepted; the image formats are {ACCEPTED_IMAGES}", name)
     if row is IMAGE:
-        return IMAGE  # formats without a magic we check (ICO, TGA, PPM...): Pillow decides, per item
+        return IMAGE  # an image extension without the magic: Pillow decides, per item (and refuses it)
     if row in (NPY, NPZ, ZIP):
         raise DataError(f"not a {ext(name)} file: {describe(data)}", name)
     if is_text(data):

@@ -1,4 +1,4 @@
-"""The doors into the upload loaders: `load_files`, `load_paths`, `table_columns`.
+"""The doors into the upload loaders: `load_files`, `load_paths`, `table_columns`, `default_column`.
 
 Each file is classified by `formats.classify` (content over extension) and
 read by its format family's `load`, looked up here in `_LOADERS`: this module
@@ -133,3 +133,15 @@ def table_columns(name: str, data: bytes, has_header: bool = True) -> list[str]:
     if fmt.family != "tables":
         return []
     return tables.columns(name, text.decode(data)[0], fmt, has_header)
+
+
+def default_column(name: str, data: bytes, has_header: bool = True, label_column: str = "") -> str:
+    """The column of a .csv/.tsv (field of a .jsonl) the loader reads the text from when none is chosen:
+    the one named like text, else the most text-like; "" for anything else or when no column holds text."""
+    name = display_name(name)
+    if not data or len(data) > limits.MAX_UPLOAD_BYTES or magic(data) or not looks_like_text(data):
+        return ""
+    fmt = text_format(name)
+    if fmt.family != "tables":
+        return ""
+    return tables.default_column(name, text.decode(data)[0], fmt, has_header, label_column)

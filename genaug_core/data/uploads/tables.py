@@ -54,6 +54,25 @@ def columns(name: str, text: str, fmt: Format, has_header: bool) -> list[str]:
     return [str(i) for i in range(max(len(row) for _, row in rows))]
 
 
+def default_column(name: str, text: str, fmt: Format, has_header: bool, label_column: str = "") -> str:
+    """The column (field) `load` reads the text from when none is chosen; "" when there is none to pick
+    (the load then says why)."""
+    ctx = LoadContext()
+    if fmt == JSONL:
+        head = list(itertools.islice(_jsonl_objects(name, text, ctx), 200))
+        return _default_field(head, label_column)
+    text = normalise_newlines(text)
+    head = list(itertools.islice(_csv_rows(name, text, _delimiter(text, fmt.name), ctx), 201))
+    if not head or (has_header and len(head) < 2):
+        return ""
+    names = _header_names(head.pop(0)[1]) if has_header else [str(i) for i in range(max(len(r) for _, r in head))]
+    try:
+        lcol = _pick_column(name, label_column, names, "label column") if label_column else None
+        return names[_default_text_column(name, head, names, lcol)]
+    except DataError:
+        return ""
+
+
 # ---------------------------------------------------------------- .csv / .tsv
 
 
@@ -161,14 +180,39 @@ def _is_number(value: str) -> bool:
         return False
 
 
-def _default_text_column(rows: list[tuple[int, list[str]]], names: list[str], exclude: int | None) -> int | None:
-    """The first column whose sampled values are mostly non-numeric text (else the first column)."""
+# Column names that say "the text is here", in order of preference (compared lowercased and stripped).
+TEXT_COLUMN_NAMES = ("text", "sentence", "sentences", "content", "body", "message", "review", "comment",
+                     "caption", "description", "prompt", "document", "utterance", "line", "title", "name", "word")
+
+
+def _text_score(rows: list[tuple[int, list[str]]], j: int) -> float | None:
+    """How text-like column j's sampled values are: their mean length when most are not numbers, else None."""
+    values = [row[j].strip() for _, row in rows if j < len(row) and row[j].strip()]
+    if not values or sum(not _is_number(v) for v in values) <= len(values) / 2:
+        return None
+    return sum(map(len, values)) / len(values)
+
+
+def _default_text_column(name: str, rows: list[tuple[int, list[str]]], names: list[str], exclude: int | None) -> int:
+    """The text column when none is chosen: the column named like text (TEXT_COLUMN_NAMES, in that order)
+    that holds text, else the most text-like column (mostly not numbers, longest values on average).
+    DataError listing the columns when no column holds text."""
     candidates = [j for j in range(len(names)) if j != exclude]
-    for j in candidates:
-        values = [row[j].strip() for _, row in rows if j < len(row) and row[j].strip()]
-        if values and sum(not _is_number(v) for v in values) > len(values) / 2:
-            return j
-    return candidates[0] if candidates else None
+    scores = {j: _text_score(rows, j) for j in candidates}
+    lowered = {j: names[j].strip().lower() for j in candidates}
+    for wanted in TEXT_COLUMN_NAMES:
+        named = [j for j in candidates if lowered[j] == wanted and scores[j] is not None]
+        if named:
+            return named[0]
+    texty = [j for j in candidates if scores[j] is not None]
+    if not texty:
+        cols = list_names([repr(safe(names[j])) for j in candidates], 20) if candidates else "none"
+        raise DataError(
+            "no column holds text (the values are mostly numbers or empty); the columns"
+            f"{' besides the label column' if exclude is not None else ''} are: {cols}; choose the text column",
+            name,
+        )
+    return max(texty, key=lambda j: (scores[j], -j))
 
 
 def _read_table(
@@ -191,9 +235,7 @@ def _read_table(
     if text_column:
         tcol = _pick_column(name, text_column, names, "column")
     else:
-        tcol = _default_text_column(head, names, lcol)
-        if tcol is None:
-            raise DataError("no column left for the text besides the label column", name)
+        tcol = _default_text_column(name, head, names, lcol)
     if tcol == lcol:
         raise DataError(f"the text and label columns are the same ({names[tcol]!r})", name)
     ctx.meta.update(delimiter=delimiter, has_header=has_header, columns=names, column=names[tcol])
@@ -263,6 +305,17 @@ def _json_type(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
+def _default_field(head: list[tuple[int, dict]], label_column: str) -> str:
+    """The JSONL field with the text when none is chosen: the first field named like text (TEXT_COLUMN_NAMES)
+    holding strings, else the first field holding strings; "" when none does."""
+    strings = list(dict.fromkeys(k for _, obj in head for k, v in obj.items() if isinstance(v, str) and k != label_column))
+    for wanted in TEXT_COLUMN_NAMES:
+        named = [k for k in strings if k.strip().lower() == wanted]
+        if named:
+            return named[0]
+    return strings[0] if strings else ""
+
+
 def _read_jsonl(name: str, text: str, options: TextOptions, ctx: LoadContext) -> tuple[list[str], list[str] | None]:
     text_column, label_column = options.text_column, options.label_column
     # A pretty-printed JSON document starts with a line holding only "[" or "{": no JSON Lines file does.
@@ -273,12 +326,7 @@ def _read_jsonl(name: str, text: str, options: TextOptions, ctx: LoadContext) ->
         )
     objects = _jsonl_objects(name, text, ctx)
     head = list(itertools.islice(objects, 200))
-    field = text_column
-    if not field:
-        if label_column != "text" and any(isinstance(obj.get("text"), str) for _, obj in head):
-            field = "text"
-        else:
-            field = next((k for _, obj in head for k, v in obj.items() if isinstance(v, str) and k != label_column), "")
+    field = text_column or _default_field(head, label_column)
     if not field:
         if head:
             seen = list(dict.fromkeys(k for _, obj in head for k in obj))

@@ -6,12 +6,21 @@ the TextDataset, `over_limit` / `too_long` word the limits.
 
 UTF-8 with or without BOM and UTF-16 with BOM are read; invalid UTF-8 bytes
 become U+FFFD and are counted in `meta["undecodable_bytes"]`. Empty lines of
-a .txt are kept as empty items (the sanity checks report them).
+a .txt are kept as empty items (the sanity checks report them), but a .txt
+with no non-empty line is refused.
+
+Lines of a .txt split where Python's `str.splitlines` splits (LINE_BREAK):
+\n, \r\n, \r, vertical tab, form feed, \x1c, \x1d, \x1e, \x85 (NEL),
+U+2028 and U+2029; a break at the very end adds no item. The preview, the
+sanity report and training all count these same items (training reads the
+prepared items back as staged, genaug_core/data/staged.py). CSV/TSV/JSONL rows
+end at \n, \r\n or \r as the csv and json modules read them.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 import threading
 from collections.abc import Iterator
 
@@ -20,6 +29,10 @@ from genaug_core.data.containers import TextDataset
 from genaug_core.data.uploads.common import class_ids
 from genaug_core.data.uploads.context import LoadContext, TextOptions
 from genaug_core.data.uploads.formats import BOMS, Format
+from genaug_core.errors import DataError
+
+# Every line break str.splitlines knows, \r\n first so it counts as one.
+LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 _count = threading.local()  # undecodable bytes of the current decode, per thread
 
@@ -100,20 +113,32 @@ def too_long(line: int, n: int) -> str:
     return f"line {line}: {n:,} characters, over the limit of {limits.MAX_LINE_CHARS:,} (MAX_LINE_CHARS)"
 
 
+def iter_txt_lines(text: str) -> Iterator[str]:
+    """The lines of a .txt without their breaks, split by LINE_BREAK like str.splitlines (without a copy)."""
+    start = 0
+    for m in LINE_BREAK.finditer(text):
+        yield text[start : m.start()]
+        start = m.end()
+    if start < len(text):
+        yield text[start:]
+
+
 def read_txt(name: str, text: str, ctx: LoadContext) -> list[str]:
-    """One item per line; empty lines are kept (the sanity checks report them), line ends are dropped."""
+    """One item per line; empty lines are kept (the sanity checks report them), line ends are dropped.
+
+    DataError when no line holds anything but whitespace."""
     texts: list[str] = []
-    for i, line in enumerate(iter_lines(normalise_newlines(text)), 1):
+    for i, line in enumerate(iter_txt_lines(text), 1):
         if len(texts) >= limits.MAX_ITEMS:
             over_limit(name, i, ctx)
             break
-        line = line[:-1] if line.endswith("\n") else line
-        line = line[:-1] if line.endswith("\r") else line
         if len(line) > limits.MAX_LINE_CHARS:
             ctx.skip(f"{name} line {i}", too_long(i, len(line)))
             continue
         texts.append(line)
-    ctx.meta["empty_lines"] = sum(1 for t in texts if not t.strip())
+    ctx.meta["empty_lines"] = empty = sum(1 for t in texts if not t.strip())
+    if texts and empty == len(texts):
+        raise DataError(f"no non-empty line: all {len(texts):,} lines are empty or whitespace", name)
     return texts
 
 
