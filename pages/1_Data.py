@@ -11,7 +11,15 @@ from genaug_core.data.export import IMAGE_FORMATS, TEXT_FORMATS
 from genaug_core.data.preprocess import preprocess
 from genaug_core.errors import GenAugError
 from genaug_core.textsafe import escape_markdown
-from ui.data import cached_builtin, cached_upload, cleanup_staged_once, param_widgets, prepared, set_current, storage_note
+from ui.data import (
+    cached_builtin,
+    cached_upload,
+    cleanup_staged_once,
+    param_widgets,
+    prepared,
+    set_current,
+    storage_note,
+)
 from ui.report import render_preview, render_report
 from ui.sidebar import page_config, render_sidebar
 
@@ -46,12 +54,16 @@ try:
             text_col = label_col = ""
             has_header = True
             if tabular:
-                from genaug_core.data.uploads import table_columns
+                from genaug_core.data.uploads import default_column, table_columns
 
                 has_header = st.checkbox("First row holds column names", True, key="data.header")
                 columns = table_columns(files[0].name, files[0].getvalue(), has_header)
-                text_col = st.selectbox("Text column", columns, key="data.text_col")
                 label_col = st.selectbox("Label column (optional)", ["", *columns], key="data.label_col")
+                guess = default_column(files[0].name, files[0].getvalue(), has_header, label_col)
+                text_col = st.selectbox("Text column", columns, index=columns.index(guess) if guess in columns else 0,
+                                        key="data.text_col",
+                                        help="Preselected: the column the loader picks by itself, one named like "
+                                             "text, else the most text-like.")
             raw = cached_upload(tuple(f.file_id for f in files), [(f.name, f.getvalue()) for f in files],
                                 text_col, label_col, has_header)
             raw.val_fraction, raw.seed = val_fraction, int(split_seed)

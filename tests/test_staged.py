@@ -160,3 +160,18 @@ def test_quota_per_workspace(monkeypatch):
     assert staged.stage(_images(7, n=50), "a1")[0] == first  # the same data again takes no new space
     staged.stage(_images(8, n=50), "b2")  # another workspace has its own quota
     assert staged.usage("a1") == first.stat().st_size
+
+
+def test_data_page_says_what_is_stored_and_for_how_long(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv(staged.TTL_ENV, "6")
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.switch_page("pages/1_Data.py")
+    at.run()
+    at.radio(key="data.origin").set_value("Upload").run()
+    assert not at.exception
+    (info,) = [i.value for i in at.info if "Upload a file" in i.value]
+    assert "nothing is stored" not in info
+    assert "stores the prepared dataset" in info and "removed 6 h after its last use" in info and "1.0 GiB" in info
