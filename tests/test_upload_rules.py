@@ -7,6 +7,7 @@ import io
 import struct
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +54,16 @@ def test_only_header_checked_formats_are_accepted(monkeypatch):
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: calls.append(self) or None)  # a decode
     with pytest.raises(DataError, match=r"icon.ico: .ico images are not accepted; the image formats are PNG, JPEG, BMP"):
         load_files([("icon.ico", ico)])
-    with pytest.raises(DataError, match="icon.png: not an image"):  # ICO content under an image name
+    with pytest.raises(DataError, match=r"icon.png: not an image in an accepted format \(PNG, JPEG"):  # ICO inside
         load_files([("icon.png", ico)])
     with pytest.raises(DataError, match="unsupported or binary content"):
         load_files([("picture.dat", tga.getvalue())])
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr("cats/a.ico", ico)
+        zf.writestr("cats/b.ico", ico)
+    with pytest.raises(DataError, match="not an image in an accepted format"):
+        load_files([("icons.zip", zbuf.getvalue())])
     assert calls == []  # nothing was decoded
     monkeypatch.undo()
     for fmt in ("PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF"):

@@ -14,7 +14,10 @@ float images are scaled by their own min/max (counted in
 `meta["minmax_scaled"]`). EXIF orientation is applied; animated images give
 their first frame. Images of other sizes are resized (stretched, Lanczos) to
 the most common size, capped at MAX_STORED_SIDE on the longer side.
-`flatten_alpha`, `stored_size` and `resize` are shared with NumPy arrays
+Only PNG, JPEG, BMP, WEBP, GIF and TIFF are opened (formats.ACCEPTED_IMAGES): their
+headers give the size without decoding a pixel. Every image whose header passed
+counts its pixels toward MAX_DECODED_PIXELS, whether its decode then succeeds
+or fails. `flatten_alpha`, `stored_size` and `resize` are shared with NumPy arrays
 (arrays.py).
 """
 
@@ -32,6 +35,7 @@ from genaug_core.data.containers import ImageDataset
 from genaug_core.data.uploads.common import class_ids, const, ext, safe
 from genaug_core.data.uploads.context import LoadContext, SkipItem, TextOptions
 from genaug_core.data.uploads.formats import (
+    ACCEPTED_IMAGES,
     IMAGE_MAGIC,
     Format,
     bomb_errors,
@@ -100,7 +104,7 @@ def _probe(source: Source, data: bytes) -> _Probe:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise SkipItem(f"too many pixels, refused as a decompression bomb ({e})") from None
     except Image.UnidentifiedImageError:
-        what = f"corrupt {kind.upper()} image (unreadable header)" if kind else "not an image (content not recognised)"
+        what = f"corrupt {kind.upper()} image (unreadable header)" if kind else f"not an image in an accepted format ({ACCEPTED_IMAGES})"
         raise SkipItem(what) from None
     except Exception as e:  # noqa: BLE001 - Pillow's parsers raise many types on hostile input
         raise SkipItem(f"corrupt or truncated image ({type(e).__name__}: {safe(str(e), 120)})") from None
