@@ -64,6 +64,9 @@ try:
                                         key="data.text_col",
                                         help="Preselected: the column the loader picks by itself, one named like "
                                              "text, else the most text-like.")
+                if columns and not guess:
+                    st.warning("No column holds text (the values are mostly numbers or empty); the chosen column "
+                               "is read as text anyway.")
             raw = cached_upload(tuple(f.file_id for f in files), [(f.name, f.getvalue()) for f in files],
                                 text_col, label_col, has_header)
             raw.val_fraction, raw.seed = val_fraction, int(split_seed)

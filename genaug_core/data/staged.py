@@ -123,7 +123,7 @@ def stage(ds: Dataset, owner: str | None = None) -> tuple[Path, str]:
     data, ext = encode(ds)
     sha = hashlib.sha256(data).hexdigest()
     folder = owner_dir(owner)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # only the app's user reads the staged data
     cleanup()
     path = folder / f"{sha[:24]}.{ext}"
     if path.exists():
