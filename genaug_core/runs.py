@@ -537,17 +537,62 @@ def check_checkpoint(path: str | Path) -> str | None:
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest checkpoint that is complete and readable (damaged ones are skipped)."""
-    for _, path in reversed(list_checkpoints(run_dir)):
-        if check_checkpoint(path) is None:
-            return path
+    """The newest checkpoint that is complete and readable (damaged ones are skipped).
+
+    A running loop may rename a new checkpoint in and prune the old ones while we look: when none of
+    the listed ones is complete and the folder's checkpoints changed meanwhile, look again."""
+    for _ in range(5):
+        listed = list_checkpoints(run_dir)
+        for _, path in reversed(listed):
+            if check_checkpoint(path) is None:
+                return path
+        if list_checkpoints(run_dir) == listed:
+            return None
     return None
 
 
+@contextlib.contextmanager
+def stable_checkpoint(folder: str | Path) -> Iterator[Path]:
+    """Yield a private, complete copy of checkpoint-<step>/ that nobody else deletes; removed afterwards.
+
+    The files are hard-linked (no data copied; a plain copy where the file system has no hard links)
+    into a .tmp-read- folder beside it, so a reader is unaffected when the training loop prunes the
+    original mid-load: the linked files stay readable. Raises FileNotFoundError when the folder went
+    away (or lost files) while being linked: the caller picks the newest checkpoint again.
+    """
+    folder = Path(folder)
+    dest = folder.with_name(f"{TMP_PREFIX}read-{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
+    try:
+        for src in sorted(folder.rglob("*")):
+            target = dest / src.relative_to(folder)
+            if src.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, target)
+            except FileNotFoundError:
+                raise
+            except OSError:  # no hard links here (EXDEV, EPERM, EMLINK, ...): copy
+                shutil.copy2(src, target)
+        problem = check_checkpoint(dest) if dest.is_dir() else f"{folder.name} is gone"
+        if problem:
+            raise FileNotFoundError(f"{folder.name} changed while it was read: {problem}")
+        yield dest
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
-    """Delete all but the newest `keep` checkpoint folders."""
+    """Delete all but the newest `keep` checkpoint folders. Each is first renamed to a .tmp- name, so a reader
+    sees a checkpoint whole or not at all, never half deleted (kinds.load_run_model then picks again)."""
     for _, path in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
-        shutil.rmtree(path, ignore_errors=True)
+        gone = path.with_name(f"{TMP_PREFIX}pruned-{path.name}")
+        try:
+            os.replace(path, gone)
+        except OSError:  # already gone (another pruner), or a file system without rename over folders
+            gone = path
+        shutil.rmtree(gone, ignore_errors=True)
 
 
 # --- listing runs ----------------------------------------------------------------------

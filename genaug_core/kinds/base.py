@@ -45,6 +45,9 @@ class ModelKind:
     lr: float = 1e-3  # the "auto" peak learning rate
     batch_size: int = 64  # the "auto" batch size
     bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
+    # train.compile = "auto" compiles a run planned for more steps than this (None = never): the step count
+    # at which compiling's cost is won back by faster steps, measured on 2 CPU cores by bench/compile.py
+    compile_break_even: int | None = None
     augment_conditioning: bool = False  # can it be told what augmentation did (augment.non_leaking)?
     augment_p: float = 0.5  # the share of training items augmented that the pages start from
     val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")
@@ -165,6 +168,16 @@ class LoadedModel:
     model: Any
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. tokenizer, scheduler_config
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # genaug.json
+    ema: bool = False  # a checkpoint's EMA (averaged) weights were loaded
+    total: int | None = None  # the run's planned steps, as the checkpoint recorded them
+
+    @property
+    def weights(self) -> str:
+        """Which weights these are, for the pages: "step 1,200 of 3,000, EMA weights" or "the final model"."""
+        if self.step is None:
+            return "the final model"
+        of = f" of {self.total:,}" if self.total else ""
+        return f"step {self.step:,}{of}, {'EMA' if self.ema else 'training'} weights"
 
     @property
     def kind(self) -> str:
@@ -205,30 +218,64 @@ def kind_of_meta(meta: dict[str, Any], where: Path) -> ModelKind:
     raise RunError(f"{where}: {META_FILE} names no known model kind (known: {', '.join(KINDS.names())})")
 
 
+LOAD_ATTEMPTS = 5  # checkpoints pruned by the training loop while we link them: pick the newest again
+
+
 def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> LoadedModel:
-    """Load a run's model for sampling.
+    """Load a run's model for sampling; safe while the run is still training.
 
     checkpoint: None = the final model/ if complete, else the newest complete
     checkpoint; "final" = model/ only; "latest" = the newest complete
     checkpoint; an int (or "checkpoint-<step>") = that checkpoint.
     With EMA on, a checkpoint's averaged weights are used, as in the final model.
+
+    A running loop writes checkpoints as .tmp- folders renamed when complete
+    (runs.atomic_dir), so a half-written one is never picked, and then deletes
+    the oldest (train.keep_checkpoints). A checkpoint is therefore read from
+    hard links of its files (runs.stable_checkpoint), which outlive the
+    pruning; when it is pruned before it could be linked, the newest complete
+    one is picked again (None / "latest"), or a RunError names the step.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder")
-    folder, step = runs.pick_model_folder(run_dir, checkpoint)
-    model_dir = folder / runs.MODEL_DIR
-    kind = kind_of_meta(read_meta(model_dir), model_dir)
+    for attempt in range(LOAD_ATTEMPTS):
+        folder, step = runs.pick_model_folder(run_dir, checkpoint)
+        if step is None:  # the final model/: written once at the end, never pruned
+            return _load_folder(folder, folder, None)
+        try:
+            with runs.stable_checkpoint(folder) as stable:
+                return _load_folder(stable, folder, step)
+        except FileNotFoundError:
+            if checkpoint not in (None, "latest"):
+                raise RunError(
+                    f"{run_dir}: checkpoint-{step} was removed while it was being loaded (the run keeps only its "
+                    "newest checkpoints); choose a newer one"
+                ) from None
+            if attempt == LOAD_ATTEMPTS - 1:
+                raise RunError(f"{run_dir}: its checkpoints changed too fast to be read; try again") from None
+    raise AssertionError("unreachable")
+
+
+def _load_folder(folder: Path, shown: Path, step: int | None) -> LoadedModel:
+    """The model saved in folder/model/ (+ a checkpoint's EMA weights and state.json's total steps);
+    `shown` is the folder that errors and LoadedModel.source name (folder may be a private copy)."""
+    model_dir, shown_dir = folder / runs.MODEL_DIR, shown / runs.MODEL_DIR
+    kind = kind_of_meta(read_meta(model_dir), shown_dir)
     try:
         model, extras, meta = kind.load(model_dir)
-        loaded = LoadedModel(kind, model_dir, step, model, extras=extras, meta=meta)
-        ema = folder / "ema.safetensors"
-        if step is not None and ema.exists():
-            from safetensors.torch import load_file
+        loaded = LoadedModel(kind, shown_dir, step, model, extras=extras, meta=meta)
+        if step is not None:
+            ema = folder / "ema.safetensors"
+            total = json.loads((folder / "state.json").read_text(encoding="utf-8")).get("total")
+            loaded.total = int(total) if isinstance(total, int) else None
+            if ema.exists():
+                from safetensors.torch import load_file
 
-            loaded.model.load_state_dict(load_file(ema), strict=False)
+                loaded.model.load_state_dict(load_file(ema), strict=False)
+                loaded.ema = True
     except GenAugError:
         raise
     except Exception as exc:  # a damaged file: say which run and why, not a traceback
-        raise RunError(f"{model_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
+        raise RunError(f"{shown_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
     return loaded
