@@ -101,7 +101,7 @@ def live_panel() -> None:
         return
     rec = active_record(records)
     mine = ws.can_control(rec)
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)  # the samples get half the page: a grid of >= 64 px images
     with left:
         render_progress(rec)
         b1, b2, b3, b4 = st.columns([1, 1, 1, 2])
