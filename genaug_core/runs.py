@@ -72,6 +72,7 @@ MODEL_DIR = "model"
 SAMPLES_DIR = "samples"
 CHECKPOINT_PREFIX = "checkpoint-"
 TMP_PREFIX = ".tmp-"
+READ_PREFIX = ".tmp-read-"  # a reader's private hard-linked copy of a checkpoint (stable_checkpoint)
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -561,7 +562,7 @@ def stable_checkpoint(folder: str | Path) -> Iterator[Path]:
     away (or lost files) while being linked: the caller picks the newest checkpoint again.
     """
     folder = Path(folder)
-    dest = folder.with_name(f"{TMP_PREFIX}read-{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
+    dest = folder.with_name(f"{READ_PREFIX}{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
     try:
         for src in sorted(folder.rglob("*")):
             target = dest / src.relative_to(folder)
@@ -703,7 +704,8 @@ def _inspect(path: Path, rec: RunRecord) -> None:
     elif rec.state == "done":
         rec.problems.append("the run is done but model/ is missing")
     if rec.state not in ("running", "queued"):
-        leftovers = sorted(p.name for p in path.glob(f"{TMP_PREFIX}*"))
+        # (a reader's hard-linked copy, stable_checkpoint's READ_PREFIX, is no interrupted write)
+        leftovers = sorted(p.name for p in path.glob(f"{TMP_PREFIX}*") if not p.name.startswith(READ_PREFIX))
         if leftovers:
             rec.problems.append(f"an interrupted write left {', '.join(leftovers)} behind")
 

@@ -63,6 +63,9 @@ def test_newest_complete_checkpoint_is_sampled_and_partial_ones_skipped(trained,
     images = loaded.sample(2, seed=0, steps=2)
     assert images.shape == (2, 8, 8, 1) and images.dtype == np.uint8
     assert kinds.load_run_model(run).weights == "the final model"
+    assert kinds.load_run_model(run, 2).weights == "step 2 of 3, EMA weights"
+    (rec,) = [r for r in runs.list_runs(run.parent) if r.id == run.name]
+    assert rec.broken is None and not list(run.glob(runs.READ_PREFIX + "*"))
     # the EMA weights are the ones loaded, not the raw training weights
     from safetensors.torch import load_file
 
@@ -110,6 +113,7 @@ def test_sampling_while_checkpoints_are_written_and_pruned(trained, tmp_path):
     assert set(seen) <= set(written) and seen == sorted(seen)
     assert kinds.load_run_model(live).step == 39 and not (live / ".tmp-checkpoint-39").exists()
     assert [s for s, _ in runs.list_checkpoints(live)] == [39]
+    assert not list(live.glob(runs.READ_PREFIX + "*"))  # the reader's hard-linked copies are gone
 
 
 def test_time_aware_checkpoints_exist_early(tmp_path):
