@@ -39,9 +39,11 @@ checkpoint = c2.selectbox("Weights", choices, key="sample.checkpoint",
                           format_func=lambda c: {"final": "final model", "latest": "newest checkpoint"}.get(c, c))
 if training:
     st.info(f"This run is still training (step {rec.step:,} of {rec.total:,}). \"newest checkpoint\" samples the "
-            "newest weights it has saved; press Refresh to sample again as it improves.")
+            "newest weights it has saved; after Sample, Refresh samples again as it improves.")
 try:
-    model = load_model(str(rec.path), checkpoint, (rec.updated, tuple(rec.checkpoints), rec.has_model))
+    # reloaded when the folder's weights change (a training run's status changes every few steps: not a reason)
+    model = load_model(str(rec.path), checkpoint, (None if training else rec.updated, tuple(rec.checkpoints),
+                                                   rec.has_model))  # fmt: skip
 except GenAugError as exc:
     st.error(ws.error_text(exc, rec))
     st.stop()

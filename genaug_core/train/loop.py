@@ -2,10 +2,12 @@
 
     train(config, run_dir, resume=False) -> final state ("done" or "cancelled")
 
-Stages, each marked below: set up processes and threads; load and
+Stages, each marked below: set up processes and threads (and whether to
+torch.compile: compile_choice); load and
 preprocess the data; build the model (or load it from the checkpoint being
 resumed); AdamW; then per step: learning rate, forward + L1/L2 penalty,
-backward, clip, step, EMA, log, evaluate + samples, checkpoint, STOP check,
+backward, clip, step, EMA, log, evaluate + samples, checkpoint (by steps, and
+by the clock so a running run can be sampled early), STOP check,
 threads (cores.py); at the end the final model/ with save_pretrained.
 
 Under `accelerate launch --num_processes N` the same code runs data-parallel
