@@ -135,15 +135,17 @@ def test_compile_rule():
     assert compile_choice(True, 1, gpt2) == (True, "compiling: train.compile = true")
     assert compile_choice(False, 10**6, gpt2) == (False, "not compiling: train.compile = false")
     for kind in (k for _, k in kinds.KINDS.items()):
-        even = kind.compile_break_even
-        if even is None:
-            on, why = compile_choice("auto", 10**7, kind)
-            assert not on and "not measured to pay back" in why
-            continue
-        on, why = compile_choice("auto", even + 1, kind)
-        assert on and why.startswith(f"compiling: {even + 1:,} steps > break-even ~{even:,}")
-        on, why = compile_choice("auto", even, kind)
-        assert not on and why.startswith("not compiling:")
+        for precision in ("no", "bf16", "fp16"):
+            even = kind.compile_break_even.get(precision)
+            if even is None:
+                on, why = compile_choice("auto", 10**7, kind, precision)
+                assert not on and "not measured to pay back" in why
+                continue
+            on, why = compile_choice("auto", even + 1, kind, precision)
+            assert on and why.startswith(f"compiling: {even + 1:,} steps > break-even ~{even:,}")
+            on, why = compile_choice("auto", even, kind, precision)
+            assert not on and why.startswith("not compiling:")
+    assert any(k.compile_break_even for _, k in kinds.KINDS.items())  # measured for at least one kind
 
 
 def test_compile_setting_accepts_old_configs():
@@ -161,3 +163,18 @@ def test_the_log_says_whether_it_compiled(trained):
     _, run = trained
     log = (run / runs.LOG_FILE).read_text()
     assert "not compiling: 3 steps <=" in log or "not compiling: torch.compile was not measured" in log
+
+
+def test_compile_without_a_cpu_compiler_is_refused_or_skipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler-here")
+    gpt2 = kinds.get_kind("gpt2")
+    on, why = compile_choice("auto", 10**7, gpt2, "no", on_cpu=True)
+    assert not on and "needs a C++ compiler" in why
+    with pytest.raises(ConfigError, match=r"C\+\+ compiler"):
+        compile_choice(True, 10, gpt2, "no", on_cpu=True)
+    cfg = image_cfg(compile=True)
+    run = runs.create_run(cfg, run_dir=tmp_path / "run")
+    with pytest.raises(ConfigError):
+        train(cfg, run, progress=False)
+    status = runs.read_status(run)
+    assert status["state"] == "failed" and "C++ compiler" in status["error"]

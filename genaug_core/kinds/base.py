@@ -45,9 +45,10 @@ class ModelKind:
     lr: float = 1e-3  # the "auto" peak learning rate
     batch_size: int = 64  # the "auto" batch size
     bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
-    # train.compile = "auto" compiles a run planned for more steps than this (None = never): the step count
-    # at which compiling's cost is won back by faster steps, measured on 2 CPU cores by bench/compile.py
-    compile_break_even: int | None = None
+    # train.compile = "auto" compiles a run planned for more steps than this, per resolved precision ("no" =
+    # fp32, "bf16"; a precision not listed: never): the step count at which compiling's cost is won back by
+    # faster steps, measured on CPU cores by bench/compile.py
+    compile_break_even: dict[str, int] = {}
     augment_conditioning: bool = False  # can it be told what augmentation did (augment.non_leaking)?
     augment_p: float = 0.5  # the share of training items augmented that the pages start from
     val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")

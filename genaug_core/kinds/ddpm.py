@@ -231,7 +231,9 @@ class DDPM(ImageKind):
     lr = 1e-3
     batch_size = 64
     bf16_autocast = False  # bf16 made a small UNet slower
-    compile_break_even = 2158  # steps; bench/compile.py --cases digits --threads 1: 1.37x faster steps after compiling
+    # bench/compile.py --cases digits --threads 1: 1.37x faster fp32 steps after ~640 s of compiling on a
+    # heavily shared 2-core EPYC (break-even 2,158 steps)
+    compile_break_even = {"no": 2158}
     augment_conditioning = True  # the augmentation map on the UNet's time embedding (models/augment_map.py)
 
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None) -> DDPMTask:

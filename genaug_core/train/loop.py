@@ -33,7 +33,7 @@ from typing import Any
 from genaug_core import runs
 from genaug_core.budgets import RUN_SECONDS_ENV, max_run_seconds
 from genaug_core.config import RunConfig, TrainConfig
-from genaug_core.errors import GenAugError
+from genaug_core.errors import ConfigError, GenAugError
 from genaug_core.train.cores import CoreShare
 
 
@@ -123,20 +123,38 @@ def build_optimizer(model, tc: TrainConfig, device):
     )
 
 
-def compile_choice(setting: str | bool, planned_steps: int, kind) -> tuple[bool, str]:
+def missing_cpu_compiler() -> str | None:
+    """None if torch.compile can build CPU kernels here, else why not (inductor calls a C++ compiler:
+    $CXX, else g++ / clang++ on macOS)."""
+    import shutil
+
+    cxx = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
+    return None if shutil.which(cxx) else f"torch.compile on a CPU needs a C++ compiler and {cxx!r} is not on PATH"
+
+
+def compile_choice(
+    setting: str | bool, planned_steps: int, kind, precision: str = "no", on_cpu: bool = False
+) -> tuple[bool, str]:
     """TrainConfig.compile decided: (compile the model?, the log line that says why).
 
     "auto" compiles only when this process will train more steps than the kind's
-    `compile_break_even`: the step count at which the time compiling costs is won
-    back by faster steps, measured on a CPU by bench/compile.py (None: never seen to pay back).
+    `compile_break_even` at this precision: the step count at which the time compiling
+    costs is won back by faster steps, measured by bench/compile.py (none listed: never).
+    On a CPU without a C++ compiler, "auto" does not compile and true is a ConfigError.
     """
-    if setting is True:
-        return True, "compiling: train.compile = true"
     if setting is False:
         return False, "not compiling: train.compile = false"
-    even, why = kind.compile_break_even, f"for {kind.name} (train.compile = auto)"
+    missing = missing_cpu_compiler() if on_cpu else None
+    if setting is True:
+        if missing:
+            raise ConfigError(f"train.compile = true: {missing}; install one (e.g. g++) or set train.compile = 'auto'")
+        return True, "compiling: train.compile = true"
+    name = "fp32" if precision == "no" else precision
+    even, why = kind.compile_break_even.get(precision), f"for {kind.name} in {name} (train.compile = auto)"
     if even is None:
         return False, f"not compiling: torch.compile was not measured to pay back {why}"
+    if planned_steps > even and missing:
+        return False, f"not compiling: {missing} ({planned_steps:,} steps > break-even ~{even:,} {why})"
     if planned_steps > even:
         return True, f"compiling: {planned_steps:,} steps > break-even ~{even:,} {why}"
     return False, f"not compiling: {planned_steps:,} steps <= break-even ~{even:,} {why}"
@@ -191,9 +209,15 @@ def train(
     precision = resolve_precision(tc.mixed_precision, kind.bf16_autocast, tc.device)
     _allow_new_precision(precision)
     planned = tc.steps - (_resume_step(run_dir) if resume else 0)  # the steps this process will train
-    compiled, compile_note = compile_choice(tc.compile, planned, kind)
+    on_cpu = cpu_only(tc.device)
+    try:
+        compiled, compile_note = compile_choice(tc.compile, planned, kind, precision, on_cpu)
+    except ConfigError as exc:  # before Accelerate starts: the main process (rank 0) marks the run failed
+        if int(os.environ.get("RANK", "0")) == 0:
+            runs.write_status(run_dir, state="failed", error=str(exc), eta_s=None)
+        raise
     accelerator = Accelerator(
-        cpu=cpu_only(tc.device),
+        cpu=on_cpu,
         mixed_precision=precision,
         dynamo_backend="inductor" if compiled else "no",  # Accelerate wraps the model in torch.compile
     )
