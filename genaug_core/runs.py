@@ -72,7 +72,7 @@ MODEL_DIR = "model"
 SAMPLES_DIR = "samples"
 CHECKPOINT_PREFIX = "checkpoint-"
 TMP_PREFIX = ".tmp-"
-READ_PREFIX = ".tmp-read-"  # a reader's private hard-linked copy of a checkpoint (stable_checkpoint)
+READ_PREFIX = ".tmp-read-"  # a reader's private hard-linked copy of a checkpoint (kinds.base.stable_checkpoint)
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -550,38 +550,6 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
         if list_checkpoints(run_dir) == listed:
             return None
     return None
-
-
-@contextlib.contextmanager
-def stable_checkpoint(folder: str | Path) -> Iterator[Path]:
-    """Yield a private, complete copy of checkpoint-<step>/ that nobody else deletes; removed afterwards.
-
-    The files are hard-linked (no data copied; a plain copy where the file system has no hard links)
-    into a .tmp-read- folder beside it, so a reader is unaffected when the training loop prunes the
-    original mid-load: the linked files stay readable. Raises FileNotFoundError when the folder went
-    away (or lost files) while being linked: the caller picks the newest checkpoint again.
-    """
-    folder = Path(folder)
-    dest = folder.with_name(f"{READ_PREFIX}{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
-    try:
-        for src in sorted(folder.rglob("*")):
-            target = dest / src.relative_to(folder)
-            if src.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, target)
-            except FileNotFoundError:
-                raise
-            except OSError:  # no hard links here (EXDEV, EPERM, EMLINK, ...): copy
-                shutil.copy2(src, target)
-        problem = check_checkpoint(dest) if dest.is_dir() else f"{folder.name} is gone"
-        if problem:
-            raise FileNotFoundError(f"{folder.name} changed while it was read: {problem}")
-        yield dest
-    finally:
-        shutil.rmtree(dest, ignore_errors=True)
 
 
 def prune_checkpoints(run_dir: str | Path, keep: int) -> None:

@@ -18,9 +18,15 @@ in tests/test_kinds.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
+import threading
+import time
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +239,7 @@ def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> 
     A running loop writes checkpoints as .tmp- folders renamed when complete
     (runs.atomic_dir), so a half-written one is never picked, and then deletes
     the oldest (train.keep_checkpoints). A checkpoint is therefore read from
-    hard links of its files (runs.stable_checkpoint), which outlive the
+    hard links of its files (stable_checkpoint), which outlive the
     pruning; when it is pruned before it could be linked, the newest complete
     one is picked again (None / "latest"), or a RunError names the step.
     """
@@ -245,7 +251,7 @@ def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> 
         if step is None:  # the final model/: written once at the end, never pruned
             return _load_folder(folder, folder, None)
         try:
-            with runs.stable_checkpoint(folder) as stable:
+            with stable_checkpoint(folder) as stable:
                 return _load_folder(stable, folder, step)
         except FileNotFoundError:
             if checkpoint not in (None, "latest"):
@@ -256,6 +262,38 @@ def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> 
             if attempt == LOAD_ATTEMPTS - 1:
                 raise RunError(f"{run_dir}: its checkpoints changed too fast to be read; try again") from None
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def stable_checkpoint(folder: str | Path) -> Iterator[Path]:
+    """Yield a private, complete copy of checkpoint-<step>/ that nobody else deletes; removed afterwards.
+
+    The files are hard-linked (no data copied; a plain copy where the file system has no hard links)
+    into a .tmp-read- folder beside it, so a reader is unaffected when the training loop prunes the
+    original mid-load: the linked files stay readable. Raises FileNotFoundError when the folder went
+    away (or lost files) while being linked: the caller picks the newest checkpoint again.
+    """
+    folder = Path(folder)
+    dest = folder.with_name(f"{runs.READ_PREFIX}{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
+    try:
+        for src in sorted(folder.rglob("*")):
+            target = dest / src.relative_to(folder)
+            if src.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, target)
+            except FileNotFoundError:
+                raise
+            except OSError:  # no hard links here (EXDEV, EPERM, EMLINK, ...): copy
+                shutil.copy2(src, target)
+        problem = runs.check_checkpoint(dest) if dest.is_dir() else f"{folder.name} is gone"
+        if problem:
+            raise FileNotFoundError(f"{folder.name} changed while it was read: {problem}")
+        yield dest
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
 
 
 def _load_folder(folder: Path, shown: Path, step: int | None) -> LoadedModel:
