@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from genaug_core import viz
+from genaug_core.config import TrainConfig
 from genaug_core.data import ImageDataset
 from genaug_core.data.export import images_to_zip
 from genaug_core.errors import GenAugError
@@ -21,7 +22,13 @@ st.set_page_config(**page_config(__file__))
 st.title("Sample")
 render_sidebar()
 
-records = [r for r in ws.my_runs() if r.loadable]  # own runs and published ones (all in single-user mode)
+visible = ws.my_runs()  # own runs and published ones (all in single-user mode)
+records = [r for r in visible if r.loadable]
+waiting = [r for r in visible if not r.loadable and r.state in ("running", "queued")]
+if waiting:
+    every = TrainConfig().checkpoint_every_s
+    st.caption(f"{len(waiting)} run(s) training without a checkpoint yet: by default a run saves one every "
+               f"{every:g} s of training (train.checkpoint_every_s), and can be sampled from then on.")
 if not records:
     st.info("No run has a model yet. Train one on the Train page; a run can be sampled once it has a checkpoint.")
     st.stop()
