@@ -169,6 +169,9 @@ class TrainConfig(Config):
     num_samples: int = 16
     # write checkpoint-<step>/ every N steps (0 = only at the end or on cancel)
     checkpoint_every: int = 500
+    # also write one when this many seconds of training passed since the last (0 = steps only), 0-86,400:
+    # the Sample page samples a running run from its newest checkpoint, so a slow run shows progress early
+    checkpoint_every_s: float = 60.0
     # how many checkpoint folders to keep (the newest), 1-100
     keep_checkpoints: int = 2
     # seed of everything random in the run (init, batches, noise, dropout), 0-2^32-1
@@ -181,8 +184,10 @@ class TrainConfig(Config):
     # native bf16 (AVX512-BF16/AMX CPUs, recent GPUs; measured ~1.25x faster GPT-2 steps), fp32 for
     # image models (bf16 made a small UNet slower); no = fp32; bf16; fp16 (GPUs only)
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"
-    # torch.compile the model (faster steps after 15-30 s of compiling; pays off only for long runs)
-    compile: bool = False
+    # torch.compile the model: auto = only when the planned steps exceed the model kind's measured
+    # break-even (`compile_break_even`, bench/compile.py: compiling takes tens of seconds and pays back
+    # only on long runs); true / false force it on or off
+    compile: Literal["auto"] | bool = "auto"
     # samples drawn and scored against held-out real data when training ends, written to
     # evaluation.json (0 = off), 0-10,000; 256 takes seconds to a minute on 2 CPU cores
     eval_samples: int = 256
@@ -208,6 +213,7 @@ class TrainConfig(Config):
         check_range("TrainConfig", "log_every", self.log_every, 1, 100_000)
         check_range("TrainConfig", "num_samples", self.num_samples, 0, 256)
         check_range("TrainConfig", "checkpoint_every", self.checkpoint_every, 0, 10_000_000)
+        check_range("TrainConfig", "checkpoint_every_s", self.checkpoint_every_s, 0.0, 86_400.0)
         check_range("TrainConfig", "keep_checkpoints", self.keep_checkpoints, 1, 100)
         check_range("TrainConfig", "seed", self.seed, 0, 2**32 - 1)
         check_range("TrainConfig", "threads", self.threads, 0, 256)

@@ -72,6 +72,7 @@ MODEL_DIR = "model"
 SAMPLES_DIR = "samples"
 CHECKPOINT_PREFIX = "checkpoint-"
 TMP_PREFIX = ".tmp-"
+READ_PREFIX = ".tmp-read-"  # a reader's private hard-linked copy of a checkpoint (kinds.base.stable_checkpoint)
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -537,17 +538,30 @@ def check_checkpoint(path: str | Path) -> str | None:
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The newest checkpoint that is complete and readable (damaged ones are skipped)."""
-    for _, path in reversed(list_checkpoints(run_dir)):
-        if check_checkpoint(path) is None:
-            return path
+    """The newest checkpoint that is complete and readable (damaged ones are skipped).
+
+    A running loop may rename a new checkpoint in and prune the old ones while we look: when none of
+    the listed ones is complete and the folder's checkpoints changed meanwhile, look again."""
+    for _ in range(5):
+        listed = list_checkpoints(run_dir)
+        for _, path in reversed(listed):
+            if check_checkpoint(path) is None:
+                return path
+        if list_checkpoints(run_dir) == listed:
+            return None
     return None
 
 
 def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
-    """Delete all but the newest `keep` checkpoint folders."""
+    """Delete all but the newest `keep` checkpoint folders. Each is first renamed to a .tmp- name, so a reader
+    sees a checkpoint whole or not at all, never half deleted (kinds.load_run_model then picks again)."""
     for _, path in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
-        shutil.rmtree(path, ignore_errors=True)
+        gone = path.with_name(f"{TMP_PREFIX}pruned-{path.name}")
+        try:
+            os.replace(path, gone)
+        except OSError:  # already gone (another pruner), or a file system without rename over folders
+            gone = path
+        shutil.rmtree(gone, ignore_errors=True)
 
 
 # --- listing runs ----------------------------------------------------------------------
@@ -658,7 +672,8 @@ def _inspect(path: Path, rec: RunRecord) -> None:
     elif rec.state == "done":
         rec.problems.append("the run is done but model/ is missing")
     if rec.state not in ("running", "queued"):
-        leftovers = sorted(p.name for p in path.glob(f"{TMP_PREFIX}*"))
+        # (a reader's hard-linked copy, stable_checkpoint's READ_PREFIX, is no interrupted write)
+        leftovers = sorted(p.name for p in path.glob(f"{TMP_PREFIX}*") if not p.name.startswith(READ_PREFIX))
         if leftovers:
             rec.problems.append(f"an interrupted write left {', '.join(leftovers)} behind")
 

@@ -51,8 +51,45 @@ def tile_images(
     return grid
 
 
+READABLE_CELL = 64  # pixels: the least an image of a sample grid is shown at on the pages
+
+
+def square_columns(n: int) -> int:
+    """Columns of a square-ish grid of n images (the layout of the sample PNGs in samples/)."""
+    return max(1, math.ceil(math.sqrt(n)))
+
+
+def readable_factor(side: int, at_least: int = READABLE_CELL) -> int:
+    """The whole-number enlargement that shows an image of `side` pixels at `at_least` pixels or more."""
+    return max(1, math.ceil(at_least / max(1, side)))
+
+
+def enlarge(picture: np.ndarray, factor: int) -> np.ndarray:
+    """A (H, W[, C]) picture `factor` times larger by repeating pixels (nearest neighbour: tiny images stay crisp)."""
+    return picture if factor <= 1 else picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def readable_grid_png(picture: np.ndarray, n_images: int, pad_value: int = 255) -> np.ndarray:
+    """A sample-grid PNG as written to samples/ (`n_images` tiled square-ish, separated and surrounded by
+    lines of `pad_value`, the whole picture possibly enlarged), enlarged so each image shows at
+    READABLE_CELL pixels or more.
+
+    The line width is read from the picture (its blank top rows), so width = ncols * (cell + line) + line
+    gives the cell; an image whose own top rows are blank only makes the cell look smaller (a larger,
+    still readable enlargement).
+    """
+    ncols = square_columns(max(1, n_images))
+    width = picture.shape[1]
+    blank = np.all(picture.reshape(picture.shape[0], -1) == pad_value, axis=1)  # (H,) rows of padding only
+    line = int(np.argmin(blank)) if not blank.all() else 0
+    line = min(line, width // (2 * ncols))
+    cell = (width - line) // ncols - line
+    return enlarge(picture, readable_factor(cell))
+
+
 def image_grid(images: np.ndarray, ncols: int = 8, cell: int = 64, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile (N, H, W[, C]) uint8 images into one RGB picture for the pages, each scaled to about `cell` pixels."""
+    """Tile (N, H, W[, C]) uint8 images into one RGB picture for the pages, each enlarged (nearest neighbour)
+    to at least `cell` pixels on its long side (never shrunk)."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -60,7 +97,7 @@ def image_grid(images: np.ndarray, ncols: int = 8, cell: int = 64, pad: int = 2,
         images = np.full((1, 1, 1, 3), pad_value, np.uint8)
     n, h, w, c = images.shape
     rgb = np.repeat(images, 3, axis=-1) if c == 1 else images[..., :3]
-    return tile_images(rgb, max(1, min(ncols, n)), factor=max(1, cell // max(h, w)), pad=pad, pad_value=pad_value)
+    return tile_images(rgb, max(1, min(ncols, n)), factor=readable_factor(max(h, w), cell), pad=pad, pad_value=pad_value)
 
 
 def histogram(values, title: str, xlabel: str, nbins: int = 40) -> go.Figure:

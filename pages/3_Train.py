@@ -101,7 +101,7 @@ def live_panel() -> None:
         return
     rec = active_record(records)
     mine = ws.can_control(rec)
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)  # the samples get half the page: a grid of >= 64 px images
     with left:
         render_progress(rec)
         b1, b2, b3, b4 = st.columns([1, 1, 1, 2])
@@ -121,6 +121,8 @@ def live_panel() -> None:
         render_curves(rec, key=f"train.curves.{rec.id}")
     with right:
         render_latest_samples(rec)
+        if rec.loadable:  # a running run too: the Sample page samples its newest checkpoint
+            st.page_link("pages/4_Sample.py", label="Sample this run's newest weights", icon=":material/casino:")
     st.subheader("All runs")
     ids = [r.id for r in records]
     st.session_state["train.pick"] = rec.id  # the widget follows the active run (set before it is drawn)

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from genaug_core import viz
+from genaug_core.config import TrainConfig
 from genaug_core.data import ImageDataset
 from genaug_core.data.export import images_to_zip
 from genaug_core.errors import GenAugError
@@ -21,7 +22,13 @@ st.set_page_config(**page_config(__file__))
 st.title("Sample")
 render_sidebar()
 
-records = [r for r in ws.my_runs() if r.loadable]  # own runs and published ones (all in single-user mode)
+visible = ws.my_runs()  # own runs and published ones (all in single-user mode)
+records = [r for r in visible if r.loadable]
+waiting = [r for r in visible if not r.loadable and r.state in ("running", "queued")]
+if waiting:
+    every = TrainConfig().checkpoint_every_s
+    st.caption(f"{len(waiting)} run(s) training without a checkpoint yet: by default a run saves one every "
+               f"{every:g} s of training (train.checkpoint_every_s), and can be sampled from then on.")
 if not records:
     st.info("No run has a model yet. Train one on the Train page; a run can be sampled once it has a checkpoint.")
     st.stop()
@@ -31,10 +38,19 @@ c1, c2 = st.columns([3, 1])
 run_id = c1.selectbox("Run", ids, index=ids.index(active) if active in ids else 0, key="sample.run",
                       format_func=lambda i: run_label(records[ids.index(i)]))
 rec = records[ids.index(run_id)]
-choices = (["final"] if rec.has_model else []) + [f"checkpoint-{s}" for s in reversed(rec.checkpoints)]
-checkpoint = c2.selectbox("Weights", choices, key="sample.checkpoint")
+training = rec.state in ("running", "queued")
+# "latest" follows a running run: its newest complete checkpoint (EMA weights when the run keeps them)
+choices = (["final"] if rec.has_model else []) + (["latest"] if rec.checkpoints else []) + [
+    f"checkpoint-{s}" for s in reversed(rec.checkpoints)]  # fmt: skip
+checkpoint = c2.selectbox("Weights", choices, key="sample.checkpoint",
+                          format_func=lambda c: {"final": "final model", "latest": "newest checkpoint"}.get(c, c))
+if training:
+    st.info(f"This run is still training (step {rec.step:,} of {rec.total:,}). \"newest checkpoint\" samples the "
+            "newest weights it has saved; after Sample, Refresh samples again as it improves.")
 try:
-    model = load_model(str(rec.path), checkpoint, (rec.updated, tuple(rec.checkpoints), rec.has_model))
+    # reloaded when the folder's weights change (a training run's status changes every few steps: not a reason)
+    model = load_model(str(rec.path), checkpoint, (None if training else rec.updated, tuple(rec.checkpoints),
+                                                   rec.has_model))  # fmt: skip
 except GenAugError as exc:
     st.error(ws.error_text(exc, rec))
     st.stop()
@@ -59,12 +75,23 @@ with st.form("sample.form"):
             cls, names.index(cls) if cls in names else None)
     go = st.form_submit_button("Sample", type="primary", key="sample.go")
 
+drawn = st.session_state.get(result_key)  # {"samples": ..., "weights": "step 1,200 of 3,000, EMA weights", "step"}
+newer = checkpoint == "latest" and drawn is not None and rec.checkpoints and rec.checkpoints[-1] != drawn["step"]
+if checkpoint == "latest" and drawn is not None:
+    r1, r2 = st.columns([1, 4])
+    go = r1.button("Refresh", key="sample.refresh", icon=":material/refresh:",
+                   help="Sample again, with the same settings, from the newest checkpoint") or go
+    if newer:
+        r2.caption(f"The run has saved newer weights (step {rec.checkpoints[-1]:,}): Refresh samples them.")
 if go:
     try:
-        st.session_state[result_key] = sample(model, int(n), int(seed), **options)
+        st.session_state[result_key] = drawn = {"samples": sample(model, int(n), int(seed), **options),
+                                                "weights": model.weights, "step": model.step}
     except GenAugError as exc:
         st.error(escape_markdown(exc))
-result = st.session_state.get(result_key)
+result = drawn["samples"] if drawn else None
+if drawn:
+    st.markdown(f"Sampled from **{escape_markdown(drawn['weights'])}**.")
 if result is None:
     st.caption("Press Sample to draw from the model.")
 elif model.kind == "text":
@@ -84,7 +111,7 @@ elif model.kind == "text":
     st.download_button("Download samples (.txt)", "\n".join(result) + "\n", file_name=f"{rec.id}-samples.txt",
                        key="sample.download", on_click="ignore")
 else:
-    st.image(viz.image_grid(result, ncols=16, cell=48), caption=f"{len(result)} samples")
+    st.image(viz.image_grid(result, ncols=8, cell=viz.READABLE_CELL), caption=f"{len(result)} samples")
     zipped = images_to_zip(ImageDataset(name="samples", source=rec.id, images=np.asarray(result)))
     st.download_button("Download samples (.zip of PNGs)", zipped, file_name=f"{rec.id}-samples.zip",
                        key="sample.download", on_click="ignore")

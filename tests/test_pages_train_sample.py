@@ -121,3 +121,28 @@ def test_sample_page_with_a_broken_run_says_so(runs_root):
     at.session_state["genaug.active_run"] = "20260101-000000-bbbbbb"
     at.run()
     assert not at.exception
+
+
+def test_sample_page_follows_a_run_that_is_still_training(runs_root):
+    """A run without its final model yet: "newest checkpoint" samples it, says which step, and Refresh
+    samples a newer checkpoint once the run has saved one."""
+    live = runs_root / "20260101-000000-ffffff"
+    shutil.copytree(runs_root / "tiny_image", live)
+    shutil.rmtree(live / runs.MODEL_DIR)
+    at = page("4_Sample.py")
+    at.session_state["genaug.active_run"] = live.name
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sample.checkpoint").value == "latest"
+    at.button(key="sample.go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("step 3 of 3, training weights" in m.value for m in at.markdown)
+    newer = live / "checkpoint-5"  # the loop saves a newer checkpoint meanwhile
+    shutil.copytree(live / "checkpoint-3", newer)
+    (newer / "state.json").write_text(json.dumps({"step": 5, "total": 9}))
+    at.run()
+    assert any("newer weights (step 5" in c.value for c in at.caption)
+    at.button(key="sample.refresh").click().run()
+    assert not at.exception and not at.error
+    assert any("step 5 of 9, training weights" in m.value for m in at.markdown)
+    assert at.get("image")

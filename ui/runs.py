@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -119,9 +120,26 @@ def render_latest_samples(rec: runs.RunRecord) -> None:
     step, path = samples[-1]
     st.caption(f"Samples at step {step:,}")
     if path.suffix == ".png":
-        st.image(str(path))
+        st.image(readable_samples(rec, path))
     else:
         st.code("\n".join(runs.read_text_samples(path)[:20]) or "(empty)", language=None)
+
+
+def readable_samples(rec: runs.RunRecord, path) -> np.ndarray | str:
+    """A samples/ grid PNG enlarged (nearest neighbour) so each image shows at 64 px or more; the file's path
+    when it cannot be read as a grid."""
+    from PIL import Image, UnidentifiedImageError
+
+    from genaug_core.config import read_run_config
+    from genaug_core.errors import GenAugError
+
+    try:
+        n = read_run_config(rec.path).train.num_samples
+        with Image.open(path) as img:
+            picture = np.asarray(img.convert("RGB"))
+    except (GenAugError, OSError, UnidentifiedImageError):
+        return str(path)
+    return viz.readable_grid_png(picture, n)
 
 
 def start_run(spec: dict, ds, overrides: dict) -> None:

@@ -18,9 +18,15 @@ in tests/test_kinds.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
+import threading
+import time
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,10 @@ class ModelKind:
     lr: float = 1e-3  # the "auto" peak learning rate
     batch_size: int = 64  # the "auto" batch size
     bf16_autocast: bool = False  # does bf16 autocast speed it up where the hardware has native bf16?
+    # train.compile = "auto" compiles a run planned for more steps than this, per resolved precision ("no" =
+    # fp32, "bf16"; a precision not listed: never): the step count at which compiling's cost is won back by
+    # faster steps, measured on CPU cores by bench/compile.py
+    compile_break_even: dict[str, int] = {}
     augment_conditioning: bool = False  # can it be told what augmentation did (augment.non_leaking)?
     augment_p: float = 0.5  # the share of training items augmented that the pages start from
     val_metric: str = "loss"  # the validation-curve metric shown first ("bpc" or "loss")
@@ -165,6 +175,16 @@ class LoadedModel:
     model: Any
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. tokenizer, scheduler_config
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)  # genaug.json
+    ema: bool = False  # a checkpoint's EMA (averaged) weights were loaded
+    total: int | None = None  # the run's planned steps, as the checkpoint recorded them
+
+    @property
+    def weights(self) -> str:
+        """Which weights these are, for the pages: "step 1,200 of 3,000, EMA weights" or "the final model"."""
+        if self.step is None:
+            return "the final model"
+        of = f" of {self.total:,}" if self.total else ""
+        return f"step {self.step:,}{of}, {'EMA' if self.ema else 'training'} weights"
 
     @property
     def kind(self) -> str:
@@ -205,30 +225,96 @@ def kind_of_meta(meta: dict[str, Any], where: Path) -> ModelKind:
     raise RunError(f"{where}: {META_FILE} names no known model kind (known: {', '.join(KINDS.names())})")
 
 
+LOAD_ATTEMPTS = 5  # checkpoints pruned by the training loop while we link them: pick the newest again
+
+
 def load_run_model(run_dir: str | Path, checkpoint: int | str | None = None) -> LoadedModel:
-    """Load a run's model for sampling.
+    """Load a run's model for sampling; safe while the run is still training.
 
     checkpoint: None = the final model/ if complete, else the newest complete
     checkpoint; "final" = model/ only; "latest" = the newest complete
     checkpoint; an int (or "checkpoint-<step>") = that checkpoint.
     With EMA on, a checkpoint's averaged weights are used, as in the final model.
+
+    A running loop writes checkpoints as .tmp- folders renamed when complete
+    (runs.atomic_dir), so a half-written one is never picked, and then deletes
+    the oldest (train.keep_checkpoints). A checkpoint is therefore read from
+    hard links of its files (stable_checkpoint), which outlive the
+    pruning; when it is pruned before it could be linked, the newest complete
+    one is picked again (None / "latest"), or a RunError names the step.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder")
-    folder, step = runs.pick_model_folder(run_dir, checkpoint)
-    model_dir = folder / runs.MODEL_DIR
-    kind = kind_of_meta(read_meta(model_dir), model_dir)
+    for attempt in range(LOAD_ATTEMPTS):
+        folder, step = runs.pick_model_folder(run_dir, checkpoint)
+        if step is None:  # the final model/: written once at the end, never pruned
+            return _load_folder(folder, folder, None)
+        try:
+            with stable_checkpoint(folder) as stable:
+                return _load_folder(stable, folder, step)
+        except FileNotFoundError:
+            if checkpoint not in (None, "latest"):
+                raise RunError(
+                    f"{run_dir}: checkpoint-{step} was removed while it was being loaded (the run keeps only its "
+                    "newest checkpoints); choose a newer one"
+                ) from None
+            if attempt == LOAD_ATTEMPTS - 1:
+                raise RunError(f"{run_dir}: its checkpoints changed too fast to be read; try again") from None
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def stable_checkpoint(folder: str | Path) -> Iterator[Path]:
+    """Yield a private, complete copy of checkpoint-<step>/ that nobody else deletes; removed afterwards.
+
+    The files are hard-linked (no data copied; a plain copy where the file system has no hard links)
+    into a .tmp-read- folder beside it, so a reader is unaffected when the training loop prunes the
+    original mid-load: the linked files stay readable. Raises FileNotFoundError when the folder went
+    away (or lost files) while being linked: the caller picks the newest checkpoint again.
+    """
+    folder = Path(folder)
+    dest = folder.with_name(f"{runs.READ_PREFIX}{folder.name}-{os.getpid()}-{threading.get_ident()}-{time.time_ns()}")
+    try:
+        for src in sorted(folder.rglob("*")):
+            target = dest / src.relative_to(folder)
+            if src.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, target)
+            except FileNotFoundError:
+                raise
+            except OSError:  # no hard links here (EXDEV, EPERM, EMLINK, ...): copy
+                shutil.copy2(src, target)
+        problem = runs.check_checkpoint(dest) if dest.is_dir() else f"{folder.name} is gone"
+        if problem:
+            raise FileNotFoundError(f"{folder.name} changed while it was read: {problem}")
+        yield dest
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def _load_folder(folder: Path, shown: Path, step: int | None) -> LoadedModel:
+    """The model saved in folder/model/ (+ a checkpoint's EMA weights and state.json's total steps);
+    `shown` is the folder that errors and LoadedModel.source name (folder may be a private copy)."""
+    model_dir, shown_dir = folder / runs.MODEL_DIR, shown / runs.MODEL_DIR
+    kind = kind_of_meta(read_meta(model_dir), shown_dir)
     try:
         model, extras, meta = kind.load(model_dir)
-        loaded = LoadedModel(kind, model_dir, step, model, extras=extras, meta=meta)
-        ema = folder / "ema.safetensors"
-        if step is not None and ema.exists():
-            from safetensors.torch import load_file
+        loaded = LoadedModel(kind, shown_dir, step, model, extras=extras, meta=meta)
+        if step is not None:
+            ema = folder / "ema.safetensors"
+            total = json.loads((folder / "state.json").read_text(encoding="utf-8")).get("total")
+            loaded.total = int(total) if isinstance(total, int) else None
+            if ema.exists():
+                from safetensors.torch import load_file
 
-            loaded.model.load_state_dict(load_file(ema), strict=False)
+                loaded.model.load_state_dict(load_file(ema), strict=False)
+                loaded.ema = True
     except GenAugError:
         raise
     except Exception as exc:  # a damaged file: say which run and why, not a traceback
-        raise RunError(f"{model_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
+        raise RunError(f"{shown_dir}: cannot load the model ({type(exc).__name__}: {exc})") from None
     return loaded

@@ -231,6 +231,10 @@ class DDPM(ImageKind):
     lr = 1e-3
     batch_size = 64
     bf16_autocast = False  # bf16 made a small UNet slower
+    # bench/compile.py --cases digits,image32 --threads 1 on a heavily shared 2-core EPYC: 8x8 digits fp32 steps
+    # 1.37x faster after ~640 s of compiling (break-even 2,158 steps), but 32x32 RGB steps 0.97x (never pays
+    # back): one number must hold for every image size, so "auto" never compiles the UNet
+    compile_break_even: dict[str, int] = {}
     augment_conditioning = True  # the augmentation map on the UNet's time embedding (models/augment_map.py)
 
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None) -> DDPMTask:

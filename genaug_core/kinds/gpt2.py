@@ -61,6 +61,9 @@ class GPT2(TextKind):
     lr = 2e-3  # reached a given validation loss in ~15% fewer steps than 1e-3 on prose
     batch_size = 12  # nanoGPT's CPU character demo
     bf16_autocast = True  # measured ~1.25x faster steps where the CPU has native bf16
+    # bench/compile.py --cases text --threads 1 [--precision no]: fp32 steps 1.49x faster after ~210 s of
+    # compiling on a heavily shared 2-core EPYC (break-even 1,290 steps); under bf16 autocast 0.99x: never
+    compile_break_even = {"no": 1290}
 
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None):
         return TokenStreamTask(self, cfg, ds, device, rank, resume_dir)

@@ -2,10 +2,12 @@
 
     train(config, run_dir, resume=False) -> final state ("done" or "cancelled")
 
-Stages, each marked below: set up processes and threads; load and
+Stages, each marked below: set up processes and threads (and whether to
+torch.compile: compile_choice); load and
 preprocess the data; build the model (or load it from the checkpoint being
 resumed); AdamW; then per step: learning rate, forward + L1/L2 penalty,
-backward, clip, step, EMA, log, evaluate + samples, checkpoint, STOP check,
+backward, clip, step, EMA, log, evaluate + samples, checkpoint (by steps, and
+by the clock so a running run can be sampled early), STOP check,
 threads (cores.py); at the end the final model/ with save_pretrained.
 
 Under `accelerate launch --num_processes N` the same code runs data-parallel
@@ -31,7 +33,7 @@ from typing import Any
 from genaug_core import runs
 from genaug_core.budgets import RUN_SECONDS_ENV, max_run_seconds
 from genaug_core.config import RunConfig, TrainConfig
-from genaug_core.errors import GenAugError
+from genaug_core.errors import ConfigError, GenAugError
 from genaug_core.train.cores import CoreShare
 
 
@@ -121,6 +123,51 @@ def build_optimizer(model, tc: TrainConfig, device):
     )
 
 
+def missing_cpu_compiler() -> str | None:
+    """None if torch.compile can build CPU kernels here, else why not (inductor calls a C++ compiler:
+    $CXX, else g++ / clang++ on macOS)."""
+    import shutil
+
+    cxx = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
+    return None if shutil.which(cxx) else f"torch.compile on a CPU needs a C++ compiler and {cxx!r} is not on PATH"
+
+
+def compile_choice(
+    setting: str | bool, planned_steps: int, kind, precision: str = "no", on_cpu: bool = False
+) -> tuple[bool, str]:
+    """TrainConfig.compile decided: (compile the model?, the log line that says why).
+
+    "auto" compiles only when this process will train more steps than the kind's
+    `compile_break_even` at this precision: the step count at which the time compiling
+    costs is won back by faster steps, measured by bench/compile.py (none listed: never).
+    On a CPU without a C++ compiler, "auto" does not compile and true is a ConfigError.
+    """
+    if setting is False:
+        return False, "not compiling: train.compile = false"
+    missing = missing_cpu_compiler() if on_cpu else None
+    if setting is True:
+        if missing:
+            raise ConfigError(f"train.compile = true: {missing}; install one (e.g. g++) or set train.compile = 'auto'")
+        return True, "compiling: train.compile = true"
+    name = "fp32" if precision == "no" else precision
+    even, why = kind.compile_break_even.get(precision), f"for {kind.name} in {name} (train.compile = auto)"
+    if even is None:
+        return False, f"not compiling: torch.compile was not measured to pay back {why}"
+    if planned_steps > even and missing:
+        return False, f"not compiling: {missing} ({planned_steps:,} steps > break-even ~{even:,} {why})"
+    if planned_steps > even:
+        return True, f"compiling: {planned_steps:,} steps > break-even ~{even:,} {why}"
+    return False, f"not compiling: {planned_steps:,} steps <= break-even ~{even:,} {why}"
+
+
+def _resume_step(run_dir: Path) -> int:
+    """The step a resumed run continues from (0 without a complete checkpoint)."""
+    from genaug_core.train.checkpoint import read_state
+
+    ckpt = runs.latest_checkpoint(run_dir)
+    return int(read_state(ckpt)["step"]) if ckpt is not None else 0
+
+
 def failure_message(exc: BaseException) -> str:
     """What status.json says about a run that ended with `exc` (the full traceback is in log.txt)."""
     if isinstance(exc, KeyboardInterrupt):
@@ -161,13 +208,22 @@ def train(
     kind = kinds.for_run_config(cfg, dataset.kind if dataset is not None else kind_of(cfg.data.source))
     precision = resolve_precision(tc.mixed_precision, kind.bf16_autocast, tc.device)
     _allow_new_precision(precision)
+    planned = tc.steps - (_resume_step(run_dir) if resume else 0)  # the steps this process will train
+    on_cpu = cpu_only(tc.device)
+    try:
+        compiled, compile_note = compile_choice(tc.compile, planned, kind, precision, on_cpu)
+    except ConfigError as exc:  # before Accelerate starts: the main process (rank 0) marks the run failed
+        if int(os.environ.get("RANK", "0")) == 0:
+            runs.write_status(run_dir, state="failed", error=str(exc), eta_s=None)
+        raise
     accelerator = Accelerator(
-        cpu=cpu_only(tc.device),
+        cpu=on_cpu,
         mixed_precision=precision,
-        dynamo_backend="inductor" if tc.compile else "no",
+        dynamo_backend="inductor" if compiled else "no",  # Accelerate wraps the model in torch.compile
     )
     main = accelerator.is_main_process
     log = runs.RunLog(run_dir, main)
+    log(compile_note)
     if main:
         runs.write_status(
             run_dir, state="running", **runs.this_process(), error=None, total=tc.steps,
@@ -283,13 +339,17 @@ def _train(
                     raw_model, run_dir / runs.SAMPLES_DIR / f"step-{at_step:07d}", tc.num_samples, tc.seed
                 )
 
+    last_ckpt = {"step": step, "t": time.perf_counter()}  # the newest checkpoint this process wrote
+
     def checkpoint(at_step: int, t_now: float) -> None:
         if main:
+            t0 = time.perf_counter()
             path = save_checkpoint(
                 run_dir, at_step, lambda folder: task.save(raw_model, folder), optimizer.optimizer, ema,
                 {"elapsed_s": t_now, "units": units_seen, "total": tc.steps}, tc.keep_checkpoints,
             )  # fmt: skip
-            log(f"step {at_step}: saved {path.name}")
+            log(f"step {at_step}: saved {path.name} in {time.perf_counter() - t0:.2f}s")
+        last_ckpt.update(step=at_step, t=time.perf_counter())
 
     from tqdm.auto import tqdm
 
@@ -362,17 +422,22 @@ def _train(
             evaluate_and_sample(step, now - t_start)
             accelerator.wait_for_everyone()
 
-        # --- 6. checkpoint ---------------------------------------------------------------------
+        # --- 6. checkpoint: every checkpoint_every steps (all processes meet), and on the main process
+        # alone when checkpoint_every_s seconds passed since the last (the Sample page's newest weights;
+        # the other processes need not wait: they meet the main one at the next gradient all-reduce)
         if tc.checkpoint_every and step % tc.checkpoint_every == 0 and step < tc.steps:
             checkpoint(step, time.perf_counter() - t_start)
             accelerator.wait_for_everyone()
+        elif main and tc.checkpoint_every_s and step < tc.steps:
+            if time.perf_counter() - last_ckpt["t"] >= tc.checkpoint_every_s:
+                checkpoint(step, time.perf_counter() - t_start)
 
         # --- 7. cancel: a STOP file (or SIGTERM), or the wall-time budget -> checkpoint, cancelled ----
         over_time = limit_s is not None and time.time() - process_t0 > limit_s
         if main and (stop_signal["hit"] or runs.stop_requested(run_dir) or over_time):
             accelerator.set_trigger()
         if accelerator.check_trigger():
-            if not (tc.checkpoint_every and step % tc.checkpoint_every == 0):
+            if last_ckpt["step"] != step:
                 checkpoint(step, time.perf_counter() - t_start)
             final_state = "cancelled"
             break
