@@ -115,6 +115,19 @@ def max_workspace_run_bytes() -> int:
     return int(value) if value else DEFAULT_WORKSPACE_RUN_BYTES
 
 
+def folder_bytes(path: str | os.PathLike) -> int:
+    """Bytes of the files under `path` (links not followed; files that vanish meanwhile count 0), for the
+    per-workspace disk quota."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
 def check_workspace_disk(used: int) -> None:
     """RunError when a workspace whose runs hold `used` bytes is at or over its disk quota (a new run
     would only add to it)."""

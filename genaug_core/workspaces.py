@@ -105,19 +105,6 @@ def viewer_for(token: str | None) -> Viewer:
     return Viewer(workspace_id(token), teacher=is_teacher_token(token))
 
 
-def folder_bytes(path: str | Path) -> int:
-    """Bytes of the files under `path` (links not followed; files that vanish meanwhile count 0), for
-    the per-workspace disk quotas (genaug_core.budgets)."""
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
-
-
 def short_id(workspace: str | None) -> str:
     """A workspace as the teacher's table shows it: the first 6 characters of its id ("-": made outside the app)."""
     return workspace[:6] if workspace else "-"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from genaug_core import budgets, runs, workspaces
+from genaug_core import budgets, runs
 from genaug_core.cli import main
 from genaug_core.config import RunConfig
 from genaug_core.errors import ConfigError, RunError
@@ -72,7 +72,7 @@ def test_disk_quota_per_workspace(tmp_path, monkeypatch):
     for run in (mine, other):
         runs.write_status(run, state="done")
     base = jobs.runs_bytes(OWNER, tmp_path)
-    assert base == workspaces.folder_bytes(mine) > 0
+    assert base == budgets.folder_bytes(mine) > 0
     _sparse(other / "big.bin", 50_000_000)  # another workspace's use does not count against this one
     jobs.check_disk(OWNER, tmp_path)
     _sparse(mine / "big.bin", 10_000_000 - base)  # exactly at the quota: full

@@ -182,9 +182,7 @@ def check_compute(config: RunConfig) -> None:
 
 def runs_bytes(owner: str, root: str | Path | None = None) -> int:
     """Bytes on disk of the run folders of workspace `owner` (checkpoints, samples, logs)."""
-    from genaug_core.workspaces import folder_bytes
-
-    return sum(folder_bytes(rec.path) for rec in runs.list_runs(root, where=lambda r: r.workspace == owner))
+    return sum(budgets.folder_bytes(rec.path) for rec in runs.list_runs(root, where=lambda r: r.workspace == owner))
 
 
 def check_disk(owner: str, root: str | Path | None = None) -> None:
