@@ -203,3 +203,32 @@ def test_pipeline_step_cap(monkeypatch):
         Pipeline.from_dict({**pipe.to_dict(), "steps": pipe.to_dict()["steps"] * 2})
     monkeypatch.setenv(budgets.PIPELINE_STEPS_ENV, "3")
     assert Pipeline("text").add("char_swap").add("char_swap").add("char_swap").full
+
+
+def _augment_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/2_Augment.py")
+    return at
+
+
+def test_augment_page_refuses_an_export_over_budget_before_the_button(monkeypatch):
+    at = _augment_page().run()
+    at.radio(key="augment.view").set_value("Export").run()
+    assert not at.error and any(b.label.startswith("Augmented copy") for b in at.get("download_button"))
+    monkeypatch.setenv(budgets.OP_BYTES_ENV, str(2 * 1024**2))  # digits x 100 copies need more than 2 MiB
+    at.number_input(key="augment.copies").set_value(100).run()
+    assert not at.exception
+    shown = [e.value.replace("\\", "") for e in at.error]  # the page escapes Markdown
+    assert any("augmented export (1,797 items x 100 copies)" in e and budgets.OP_BYTES_ENV in e for e in shown), shown
+    assert not any(b.label.startswith("Augmented copy") for b in at.get("download_button"))
+
+
+def test_augment_page_disables_add_step_when_the_pipeline_is_full(monkeypatch):
+    monkeypatch.setenv(budgets.PIPELINE_STEPS_ENV, "5")  # the default image pipeline has 5 steps
+    at = _augment_page().run()
+    assert not at.exception and len(at.session_state["genaug.pipeline"]["steps"]) == 5
+    assert at.button(key="augment.add").disabled
+    at.button(key="augment.clear").click().run()
+    assert not at.button(key="augment.add").disabled
