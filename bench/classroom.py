@@ -252,19 +252,18 @@ def attack(s: Student, args, between) -> list[tuple[str, str]]:
     s.at.radio(key="pre.norm").set_value("l2")
     s.run()
     expect("... and equalise each image's L2 norm", budgets.OP_BYTES_ENV)
+    s.at.radio(key="pre.norm").set_value("none")
     s.at.selectbox(key="data.builtin").set_value("names")
     s.run()
     s.at.selectbox(key="data.names.which").set_value("last")
-    s.at.radio(key="pre.norm").set_value("none")
     s.at.number_input(key="pre.pad").set_value(100_000)
     s.run()
     expect("88,799 last names padded to 100,000 characters", budgets.OP_BYTES_ENV)
     s.at.number_input(key="pre.pad").set_value(0)
     s.at.selectbox(key="data.builtin").set_value("shapes")
     s.run()
+    s.at.number_input(key="data.shapes.n").set_value(args.attack_n)  # the widgets are back at their defaults
     s.at.number_input(key="data.shapes.size").set_value(64)
-    s.at.number_input(key="pre.size").set_value(0)
-    s.at.radio(key="pre.channels").set_value(0)
     s.run()
     assert not s.errors(), s.errors()
     s.page("2_Augment.py")
@@ -273,7 +272,9 @@ def attack(s: Student, args, between) -> list[tuple[str, str]]:
     s.at.number_input(key="augment.copies").set_value(100)
     s.run()
     expect(f"augmented export of shapes n={args.attack_n:,} at 64 px, 100 copies", budgets.OP_BYTES_ENV)
-    long = {"kind": "image", "seed": 0, "steps": [{"augmenter": "hflip", "p": 0.5, "params": {}}] * 40}
+    s.at.number_input(key="augment.copies").set_value(1)
+    s.run()
+    long = {"kind": "image", "seed": 0, "steps": [{"augmenter": "horizontal_flip", "p": 0.5, "params": {}}] * 40}
     s.at.file_uploader(key="augment.import").set_value([("long.json", json.dumps(long).encode(), "application/json")])
     s.run()
     next(b for b in s.at.button if b.label == "Use this pipeline").click()
@@ -343,6 +344,9 @@ def phase(args, attacker: bool) -> dict:
         problems = check_integrity(students, tmp / "runs", args.runs_per_student)
         order = launches(tmp / "runs", ids)
     finally:
+        for proc in list(jobs._children.values()):  # a phase that failed half way leaves no training behind
+            if proc.poll() is None:
+                proc.kill()
         stop.touch()
         pings = json.loads(pinger.communicate(timeout=60)[0])
         server_alive = server.poll() is None
@@ -369,7 +373,6 @@ def report(res: dict) -> None:
           f"failed requests {res['pings']['errors']}")
     print(f"- students' page work (this process): peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB; a page render {ms(res['renders'])}")
-    print(f"- training children: peak RSS of the largest {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB")
     print(f"- launch order (student of each run; 99 = the over-budget student): {' '.join(map(str, res['order']))}")
     print(f"- wait from Start to launch: median {statistics.median(res['waits']):,.0f} s, longest {max(res['waits']):,.0f} s")
     print(f"- unfair launches (a workspace's later run launched while an older first run of another waited): "
