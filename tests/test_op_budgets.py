@@ -232,3 +232,16 @@ def test_augment_page_disables_add_step_when_the_pipeline_is_full(monkeypatch):
     assert at.button(key="augment.add").disabled
     at.button(key="augment.clear").click().run()
     assert not at.button(key="augment.add").disabled
+
+
+def test_sanity_checks_hold_no_float_copy_of_all_images():
+    """The image checks' std / mean / thumbnails work a block at a time (data/checks.py CHUNK_BYTES): a float64
+    copy of these 19 MiB of images would be 150 MiB."""
+    from genaug_core.data.checks import CHUNK_BYTES, run_checks
+    from genaug_core.data.containers import ImageDataset
+
+    images = np.random.default_rng(0).integers(0, 256, (100, 256, 256, 3), np.uint8)
+    ds = ImageDataset(name="big", source="test", images=images)
+    run_checks(ImageDataset(name="warm", source="test", images=images[:2]))  # lazy imports, caches
+    report, peak = _traced_peak(lambda: run_checks(ds))
+    assert report and peak < 2 * CHUNK_BYTES < images.nbytes * 8
