@@ -85,9 +85,14 @@ try:
             copies = int(c1.number_input("Copies per item", 1, export.MAX_COPIES, 2, key="augment.copies"))
             fmt = c2.selectbox("Format", list(formats), key="augment.export_format")
             suffix, mime = formats[fmt]
-            st.download_button(f"Augmented copy ({copies} per item, {suffix})",
-                               lambda: export.to_bytes(export.augment_copies(ds, pipe, copies, pipe.seed), fmt),
-                               f"{ds.name}-augmented{suffix}", mime, key="augment.dl_copy", on_click="ignore")
+            try:
+                export.check_export(ds, copies)  # refused here, before the button, not when it is clicked
+            except GenAugError as exc:
+                st.error(escape_markdown(exc))
+            else:
+                st.download_button(f"Augmented copy ({copies} per item, {suffix})",
+                                   lambda: export.to_bytes(export.augment_copies(ds, pipe, copies, pipe.seed), fmt),
+                                   f"{ds.name}-augmented{suffix}", mime, key="augment.dl_copy", on_click="ignore")
             upload = st.file_uploader("Load a pipeline JSON", type=["json"], key="augment.import")
             if upload is not None and st.button("Use this pipeline", key="augment.import_use"):
                 new = Pipeline.from_json(upload.getvalue(), source=upload.name)

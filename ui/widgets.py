@@ -139,7 +139,8 @@ def pipeline_editor(pipe: Pipeline, channels: int | None = None) -> Pipeline:
     labels = {a.name: _picker_label(a) for a in choices}
     st.selectbox("Add a step", list(labels), key="augment.add_choice", format_func=labels.__getitem__)
     c2, c3 = st.columns(2)
-    c2.button("Add step", key="augment.add", icon=":material/add:", on_click=_edit, args=("add",), width="stretch")
+    c2.button("Add step", key="augment.add", icon=":material/add:", on_click=_edit, args=("add",), width="stretch",
+              disabled=pipe.full, help=f"a pipeline holds at most {len(pipe.steps)} steps" if pipe.full else None)
     c3.button("Clear all", key="augment.clear", on_click=_edit, args=("clear",), disabled=not pipe.steps,
               width="stretch")
     return pipe

@@ -25,10 +25,12 @@ import numpy as np
 
 from genaug_core import runs
 from genaug_core.augment.pipeline import Pipeline, check_seed
+from genaug_core.budgets import check_op_bytes
 from genaug_core.data.containers import Dataset, ImageDataset
 from genaug_core.data.export import csv_bytes, png_bytes
 from genaug_core.errors import ConfigError, DataError
 
+LIBRARY_BYTES = 1024**2  # working memory of zipfile, PNG encoding, json and the augmenters beyond the items
 MAX_COPIES = 100  # per item; more is rarely useful and a 1,797-digit x 100 zip is already 7 MB
 
 # format -> (file suffix, MIME type), per kind
@@ -58,11 +60,34 @@ def copy_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(k)]).generate_state(1)[0])
 
 
+def export_bytes(ds: Dataset, copies: int, include_original: bool = False) -> int:
+    """About the most memory an export of `copies` augmented copies of `ds` holds at once, from sizes
+    alone: images: the K variant arrays and their item-major stack, one float32 working copy of the
+    dataset (an augmenter's), and the file being built (its buffer and the bytes returned, each at most
+    about the raw size); texts: the K lists of strings and the file (its lines, their join, the UTF-8
+    bytes). Text augmenters that lengthen a text are counted at twice its length; 1 MiB more for the
+    libraries' own working memory."""
+    k = copies + (1 if include_original else 0)
+    if isinstance(ds, ImageDataset):
+        raw = len(ds) * int(np.prod(ds.images.shape[1:], dtype=np.int64))  # one uint8 copy of the dataset
+        return 2 * k * raw + 4 * raw + 2 * k * raw + 1024 * k * len(ds) + LIBRARY_BYTES  # a zip entry: ~550 B measured
+    chars = sum(2 * len(t) * (1 if t.isascii() else 4) for t in ds.texts)  # UTF-8 / str bytes, lengthened
+    return k * (chars + 49 * len(ds)) + 3 * k * (chars + 64 * len(ds)) + 3 * 8 * k * len(ds) + LIBRARY_BYTES
+
+
+def check_export(ds: Dataset, copies: int, include_original: bool = False) -> None:
+    """ConfigError when exporting `copies` copies of `ds` would take more than the budget per operation."""
+    what = f"{len(ds):,} items x {copies} copies" + (" + the originals" if include_original else "")
+    check_op_bytes("augmented export", export_bytes(ds, copies, include_original), what)
+
+
 def augment_copies(ds: Dataset, pipeline: Pipeline, copies: int = 1, seed: int = 0,
                    include_original: bool = False) -> AugmentedCopies:
-    """Apply `pipeline` `copies` times to every item of `ds`."""
+    """Apply `pipeline` `copies` times to every item of `ds`; ConfigError first when the copies and their
+    file would take more memory than the budget per operation (genaug_core.budgets)."""
     if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= MAX_COPIES:
         raise ConfigError(f"copies = {copies!r} is out of range; allowed: 1 to {MAX_COPIES}")
+    check_export(ds, copies, include_original)
     seed = check_seed(seed, "seed")
     if pipeline.kind != ds.kind:
         raise ConfigError(f"the pipeline is for {pipeline.kind}s but the dataset {ds.name!r} holds {ds.kind}s")
@@ -203,6 +228,6 @@ def python_snippet(pipeline: Pipeline, builtin: str | None = None) -> str:
 
 
 __all__ = [
-    "AugmentedCopies", "IMAGE_FORMATS", "MAX_COPIES", "TEXT_FORMATS", "augment_copies", "copy_seed",
-    "python_snippet", "to_bytes", "write",
+    "AugmentedCopies", "IMAGE_FORMATS", "MAX_COPIES", "TEXT_FORMATS", "augment_copies", "check_export",
+    "copy_seed", "export_bytes", "python_snippet", "to_bytes", "write",
 ]  # fmt: skip

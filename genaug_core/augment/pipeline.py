@@ -45,6 +45,7 @@ import numpy as np
 
 from genaug_core.augment.catalog import get_augmenter, list_augmenters
 from genaug_core.augment.registry import AugmenterSpec
+from genaug_core.budgets import check_pipeline_steps, max_pipeline_steps
 from genaug_core.errors import ConfigError, DataError, RegistryError
 
 MAX_SEED = 2**32 - 1
@@ -112,6 +113,7 @@ class Pipeline:
         if self.kind not in ("image", "text"):
             raise ConfigError(f"pipeline.kind = {self.kind!r} is not allowed; choose one of: 'image', 'text'")
         steps = tuple(self.steps)
+        check_pipeline_steps(len(steps))  # at most a few dozen ($GENAUG_MAX_PIPELINE_STEPS)
         for i, step in enumerate(steps):
             if not isinstance(step, Step):
                 raise ConfigError(f"pipeline.steps[{i}] must be a Step, got {type(step).__name__}")
@@ -177,6 +179,11 @@ class Pipeline:
         return cls.from_json(read_settings_file(path, "pipeline"), source=str(path))
 
     # --- editing (each returns a new pipeline) -------------------------------------
+
+    @property
+    def full(self) -> bool:
+        """Does the pipeline hold as many steps as a pipeline may (genaug_core.budgets)?"""
+        return len(self.steps) >= max_pipeline_steps()
 
     def add(self, augmenter: str, params: dict[str, Any] | None = None, p: float = 1.0) -> Pipeline:
         return dataclasses.replace(self, steps=(*self.steps, Step(augmenter, params or {}, p)))

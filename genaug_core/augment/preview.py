@@ -10,6 +10,10 @@
 - `noise_preview`: images moved by noise drawn uniformly from the L1, L2 or
   L-infinity ball of radius eps (pixels scaled to [0, 1]), plus the norm of
   every perturbation for the histogram.
+
+Each computes the size of what it is about to allocate first and refuses
+with a ConfigError above the budget per operation (genaug_core.budgets), so
+a preview of very large images cannot take the server's memory.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from genaug_core.augment.noise import NORMS
 from genaug_core.augment.pipeline import Pipeline
+from genaug_core.budgets import check_op_bytes
 from genaug_core.errors import ConfigError
 from genaug_core.viz import tile_images
 
@@ -30,6 +35,16 @@ TILE_TARGET = 64  # pixels per tile side the upscaling aims for
 
 def upscale_factor(h: int, w: int, target: int = TILE_TARGET) -> int:
     return max(1, int(round(target / max(h, w, 1))))
+
+
+def _item_bytes(images: np.ndarray) -> int:
+    """Bytes of one uint8 (H, W, C) image of a (N, H, W, C) batch."""
+    return int(np.prod(images.shape[1:], dtype=np.int64))
+
+
+def _text_bytes(texts: list[str]) -> int:
+    """At most the bytes of these strings (4 per character unless ASCII, 49 per str object)."""
+    return sum(49 + len(t) * (1 if t.isascii() else 4) for t in texts)
 
 
 def tile(grid: np.ndarray, factor: int | None = None, gap: int = 2, gap_value: int = 255) -> np.ndarray:
@@ -42,12 +57,17 @@ def tile(grid: np.ndarray, factor: int | None = None, gap: int = 2, gap_value: i
         raise ValueError(f"tile needs a uint8 grid (rows, cols, H, W, C); got {grid.shape} {grid.dtype}")
     rows, cols, h, w, ch = grid.shape
     f = factor or upscale_factor(h, w)
+    out_bytes = 2 * rows * (h * f + gap) * cols * (w * f + gap) * max(ch, 3)  # the picture (+ one working copy)
+    check_op_bytes("preview", out_bytes, f"a {rows} x {cols} grid of {h}x{w} images, {f}x enlarged")
     out = tile_images(grid.reshape(rows * cols, h, w, ch), cols, f, pad=gap, pad_value=gap_value, outer=False)
     return out[..., 0] if ch == 1 else out
 
 
 def dataset_grid(pipeline: Pipeline, images: np.ndarray, seed: int, cols: int = 8) -> np.ndarray:
     """Every image augmented once, tiled `cols` to a row (blank tiles fill the last row)."""
+    # the augmented copy, one float32 working image set (an augmenter's), the padded copy
+    check_op_bytes("preview", (2 + 4) * (len(images) + cols) * _item_bytes(images),
+                   f"{len(images)} images of {'x'.join(map(str, images.shape[1:]))}")
     out = pipeline.apply(images, seed=seed)
     blank = np.full(((-len(out)) % cols, *out.shape[1:]), 255, np.uint8)
     tiles = np.concatenate([out, blank])
@@ -76,6 +96,10 @@ def image_variants(pipeline: Pipeline, images: np.ndarray, item_ids: list[int], 
     """(grid (R, 1 + V, H, W, C): original then V variants per row, drawn-parameter rows)."""
     if n_variants < 1:
         raise ConfigError(f"n_variants = {n_variants} must be at least 1")
+    # the repeated batch, its augmented copy, a float32 working copy of it and the grid
+    rows = len(images) * n_variants
+    check_op_bytes("preview", ((2 + 4) * rows + len(images) * (n_variants + 1)) * _item_bytes(images),
+                   f"{len(images)} images x {n_variants} variants of {'x'.join(map(str, images.shape[1:]))}")
     batch = np.repeat(images, n_variants, axis=0)  # (R*V, H, W, C): item 0 V times, item 1 V times, ...
     out, drawn = pipeline.apply_with_params(batch, seed=seed)
     grid = np.concatenate([images[:, None], out.reshape(len(images), n_variants, *images.shape[1:])], axis=1)
@@ -87,6 +111,8 @@ def text_variants(pipeline: Pipeline, texts: list[str], item_ids: list[int], n_v
     """(one row per item: original and V variants, drawn-parameter rows)."""
     if n_variants < 1:
         raise ConfigError(f"n_variants = {n_variants} must be at least 1")
+    # the augmented variants (counted at twice the length: augmenters may insert words) and the table
+    check_op_bytes("preview", 3 * n_variants * _text_bytes(texts), f"{len(texts)} texts x {n_variants} variants")
     batch = [t for t in texts for _ in range(n_variants)]
     out, drawn = pipeline.apply_with_params(batch, seed=seed)
     table = []
@@ -167,6 +193,10 @@ def noise_preview(images: np.ndarray, eps: float, norm: str = "l2", seed: int = 
         raise ConfigError(f"norm = {norm!r} is not allowed; choose one of: {', '.join(NORMS)}")
     if not eps >= 0:
         raise ConfigError(f"eps = {eps!r} must be 0 or more")
+    # float32 pixels, the noise and its draws (up to three float32 copies), the sum, clamp, scale and round
+    # steps (float32 each), the uint8 result
+    check_op_bytes("preview", len(images) * _item_bytes(images) * (4 * 8 + 1),
+                   f"ball noise on {len(images)} images of {'x'.join(map(str, images.shape[1:]))}")
     x = torch.from_numpy(images.astype(np.float32) / 255.0)  # (N, H, W, C) in [0, 1]
     gen = torch.Generator().manual_seed(int(seed))
     noise = sample_ball(tuple(x.shape), float(eps), norm, generator=gen)  # type: ignore[arg-type]

@@ -153,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
     # validate everything before any folder is made, in every process
     cfg, run_dir, resume = _prepare_run(args)
+    from genaug_core.train.jobs import check_compute
+
+    check_compute(cfg)  # steps x batch (x rounds) within $GENAUG_MAX_RUN_ITEMS, before any folder is made
     if cfg.self_train.rounds > 0:  # self-training: the rounds run as one run, round-<k>/ folders inside
         from genaug_core.train.selftrain import self_train as train
     state = PartialState(cpu=cpu_only(cfg.train.device))  # one data-parallel run across launched processes

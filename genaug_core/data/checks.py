@@ -345,8 +345,24 @@ def _near_duplicate_texts(texts: list[str], norm_keys: list[str], exact: set[int
 # --- images ------------------------------------------------------------------
 
 
+CHUNK_BYTES = 32 * 1024**2  # float working memory per block of images: the checks never hold a float copy of all
+
+
+def _blocks(n: int, item_values: int) -> list[slice]:
+    """Slices of at most CHUNK_BYTES of float64 values (item_values per image), at least one image each."""
+    step = max(1, CHUNK_BYTES // max(1, 8 * item_values))
+    return [slice(i, i + step) for i in range(0, n, step)]
+
+
 def thumbnails(images: np.ndarray, side: int = 8) -> np.ndarray:
-    """(N, H, W, C) uint8 -> (N, side*side) float32 gray thumbnails by area averaging."""
+    """(N, H, W, C) uint8 -> (N, side*side) float32 gray thumbnails by area averaging, a block at a time."""
+    n, h, w, c = images.shape
+    if n > 1 and len(blocks := _blocks(n, h * w * c)) > 1:
+        return np.concatenate([_thumbnails(images[b], side) for b in blocks])
+    return _thumbnails(images, side)
+
+
+def _thumbnails(images: np.ndarray, side: int) -> np.ndarray:
     n, h, w, c = images.shape
     gray = images.astype(np.float32).mean(axis=-1) if c > 1 else images[..., 0].astype(np.float32)
     if (h, w) == (side, side):
@@ -384,8 +400,9 @@ def _image_checks(ds: ImageDataset, split, stats: dict[str, Any]) -> list[CheckR
         return out
 
     flat = images.reshape(n, -1)
-    std = flat.std(axis=1)
-    brightness = flat.mean(axis=1)
+    blocks = _blocks(n, flat.shape[1])  # std() works on a float64 copy: one block at a time
+    std = np.concatenate([flat[b].std(axis=1) for b in blocks])
+    brightness = np.concatenate([flat[b].mean(axis=1) for b in blocks])
     stats["brightness"], stats["contrast"] = brightness, std
     blank = np.flatnonzero(std < BLANK_IMAGE_STD)
     if len(blank):

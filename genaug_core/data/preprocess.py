@@ -30,7 +30,40 @@ def preprocess(ds: Dataset, cfg: PreprocessConfig) -> tuple[Dataset, list[str]]:
     return preprocess_images(ds, cfg)
 
 
+STR_OVERHEAD = 49  # bytes of a CPython str object beyond its characters (sys.getsizeof(""))
+
+
+def _str_bytes(length: int, wide: bool) -> int:
+    """Bytes of a str of `length` characters: 1 per character when ASCII, at most 4 otherwise."""
+    return STR_OVERHEAD + length * (4 if wide else 1)
+
+
+def text_peak_bytes(texts: list[str], cfg: PreprocessConfig) -> int:
+    """The most new memory preprocess_text allocates for `texts`: the normalised copy, the cut copies and
+    the padded copies (each list holds new strings while the next is built), from lengths alone; an
+    upper bound (a str that is not ASCII is counted at 4 bytes a character)."""
+    pad_wide = bool(cfg.pad_to) and not cfg.pad_char.isascii()
+    total = 0
+    for t in texts:
+        n, wide = len(t), not t.isascii()
+        if cfg.normalize_whitespace:
+            total += _str_bytes(n, wide)
+        if cfg.max_chars and n > cfg.max_chars:  # a str that fits is kept as it is, not copied
+            n = cfg.max_chars
+            total += _str_bytes(n, wide)
+        if cfg.pad_to and n < cfg.pad_to:
+            total += _str_bytes(cfg.pad_to, wide or pad_wide)
+    return total + 3 * 8 * len(texts)  # the lists' pointers
+
+
 def preprocess_text(ds: TextDataset, cfg: PreprocessConfig) -> tuple[TextDataset, list[str]]:
+    """Normalise, fill or drop empties, cut and pad the texts; ConfigError first when that would take
+    more memory than the budget per operation (genaug_core.budgets)."""
+    parts = [f"cut to {cfg.max_chars:,}"] if cfg.max_chars else []
+    parts += [f"padded to {cfg.pad_to:,} characters"] if cfg.pad_to else []
+    parts += ["whitespace normalised"] if cfg.normalize_whitespace else []
+    check_op_bytes("preprocessing", text_peak_bytes(ds.texts, cfg),
+                   f"{len(ds.texts):,} texts" + (", " + ", ".join(parts) if parts else ""))
     notes: list[str] = []
     texts = list(ds.texts)
     if cfg.normalize_whitespace:

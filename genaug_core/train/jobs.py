@@ -21,7 +21,10 @@ holds at most that plus `per_workspace_queued()` unfinished runs; the queue
 is served round-robin across workspaces (fewest runs training first, then
 oldest), so one student's ablation cannot hold back the class. Runs made
 outside a workspace (single-user mode, the CLI) are served oldest first, as
-one queue, with no per-workspace limit. A child picks its own
+one queue, with no per-workspace limit. Before a run is made (start) or
+continued (resume) it must fit the compute budget (steps x batch, x rounds
+for self-training: check_compute, genaug_core.budgets) and, for a workspace,
+its disk quota (check_disk). A child picks its own
 torch threads, re-measuring every 2 s the cores the rest of the machine
 leaves free (train/cores.py), and runs with OpenMP's default wait policy, not
 the app's PASSIVE one.
@@ -41,7 +44,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from genaug_core import runs
+from genaug_core import budgets, runs
 from genaug_core.config import RunConfig, read_run_config
 from genaug_core.errors import RunError
 
@@ -146,11 +149,46 @@ def start(config: RunConfig, root: str | Path | None = None, owner: str | None =
 
     `owner`: the workspace id that makes it (owner.json); RunError when that workspace already holds
     as many unfinished runs as it may (check_room)."""
+    check_compute(config)
     if owner is not None:
         check_room(owner, 1, root)
+        check_disk(owner, root)
     run_dir = runs.create_run(config, root=root, owner=owner).resolve()
     tick(root)
     return run_dir
+
+
+def run_items(config: RunConfig) -> tuple[int, str]:
+    """(training items a run of `config` takes, how they add up): steps x batch, x rounds when self-training.
+    An "auto" batch (0) is the model kind's."""
+    tc = config.train
+    batch = tc.batch_size
+    if not batch:
+        from genaug_core import kinds
+        from genaug_core.data import kind_of
+
+        batch = tc.resolved(kinds.for_run_config(config, kind_of(config.data.source))).batch_size
+    rounds = config.self_train.rounds
+    what = f"{tc.steps:,} steps x batch {batch:,}" + (f" x {rounds} rounds" if rounds else "")
+    return tc.steps * batch * max(1, rounds), what
+
+
+def check_compute(config: RunConfig) -> None:
+    """ConfigError when a run of `config` would train on more items than the budget per run
+    ($GENAUG_MAX_RUN_ITEMS); the message says how the items add up."""
+    items, what = run_items(config)
+    budgets.check_run_items(items, what)
+
+
+def runs_bytes(owner: str, root: str | Path | None = None) -> int:
+    """Bytes on disk of the run folders of workspace `owner` (checkpoints, samples, logs)."""
+    return sum(budgets.folder_bytes(rec.path) for rec in runs.list_runs(root, where=lambda r: r.workspace == owner))
+
+
+def check_disk(owner: str, root: str | Path | None = None) -> None:
+    """RunError when workspace `owner`'s runs fill its disk quota ($GENAUG_WORKSPACE_MAX_RUN_BYTES); the
+    message says to delete runs on the Train page."""
+    budgets.check_workspace_disk(runs_bytes(owner, root))
 
 
 def unfinished_runs(owner: str, root: str | Path | None = None) -> int:
@@ -179,9 +217,13 @@ def resume(run_dir: str | Path, steps: int | None = None) -> None:
     state, _ = runs.effective_state(status)
     if state in ("running", "queued"):
         raise RunError(f"run {run_dir.name} is {state}; only a cancelled, failed or done run can be resumed")
+    if steps is not None:
+        cfg = read_run_config(run_dir)
+        check_compute(cfg.replace(train=cfg.train.replace(steps=steps)))
     owner = runs.read_owner(run_dir)["workspace"]
     if owner is not None:
         check_room(owner, 1, run_dir.parent)
+        check_disk(owner, run_dir.parent)
     if not has_resume_point(run_dir):
         raise RunError(f"run {run_dir.name} has no complete checkpoint to resume from; start a new run instead")
     runs.clear_stop(run_dir)
