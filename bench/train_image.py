@@ -45,6 +45,15 @@ VARIANTS: dict[str, dict] = {
     "16x16": {"model": {"image": {"image_size": 16}}},
     "cosine_250": {"model": {"image": {"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 250}}},
     "lr_2e-3": {"train": {"lr": 2e-3}},
+    # issue 13: faster-converging recipes (training) and classifier-free guidance (sampling the same model)
+    "min_snr_5": {"model": {"image": {"snr_gamma": 5.0}}},
+    "v_prediction": {"model": {"image": {"prediction_type": "v_prediction"}}},
+    "v_min_snr_5": {"model": {"image": {"prediction_type": "v_prediction", "snr_gamma": 5.0}}},
+    "ema_warmup": {"train": {"ema_power": 2 / 3}},  # diffusers' use_ema_warmup power
+    "ema_warmup_0.5": {"train": {"ema_power": 0.5}},
+    "guidance_1.5": {"model": {"image": {"guidance_scale": 1.5}}},
+    "guidance_2": {"model": {"image": {"guidance_scale": 2.0}}},
+    "guidance_3": {"model": {"image": {"guidance_scale": 3.0}}},
 }
 
 
