@@ -5,6 +5,7 @@ calling the code under test, so the tests fail if the implementation drifts from
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from genaug_core.train.ema import EMA
 from genaug_core.train.loop import train
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:diffusers.*")
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = ImageModelConfig(preset="tiny", num_train_timesteps=50)
 SCHEDULE = ImageModelConfig()  # the default 1000-step linear schedule
@@ -189,17 +191,24 @@ def test_ema_warmup_decay_and_update(power):
     assert not math.isclose(EMA(model, 0.995, 0.5).decay_at(600), EMA(model, 0.995).decay_at(600), rel_tol=1e-3)
 
 
-def test_v_prediction_run_saves_samples_and_loads_with_its_guidance(tmp_path, capsys):
-    """A tiny v-prediction, Min-SNR, guided run end to end: the saved scheduler says v_prediction (so plain
-    diffusers samples it right), the run's guidance is the default of its samples, the CLI can change it."""
-    from diffusers import DDPMScheduler
-
+@pytest.fixture(scope="module")
+def guided_run(tmp_path_factory):
+    """A tiny v-prediction, Min-SNR, guided run (EMA with the power warm-up), trained once for this module."""
     cfg = _digits_cfg(prediction_type="v_prediction", snr_gamma=5.0, guidance_scale=2.0)
     cfg = cfg.replace(train=cfg.train.replace(ema_decay=0.9, ema_power=2 / 3, num_samples=4, eval_every=3))
-    run = runs.create_run(cfg, run_dir=tmp_path / "run")
+    run = runs.create_run(cfg, run_dir=tmp_path_factory.mktemp("runs") / "guided")
     train(cfg, run, progress=False)
-    model_dir = run / "model"
-    assert DDPMScheduler.from_pretrained(model_dir).config.prediction_type == "v_prediction"
+    return run
+
+
+def test_v_prediction_run_saves_samples_and_loads_with_its_guidance(guided_run, tmp_path, capsys):
+    """The saved scheduler says v_prediction (so plain diffusers samples it right), the run's guidance is
+    the default of its class-conditional samples, and the CLI can change it."""
+    from diffusers import DDPMScheduler
+
+    run = guided_run
+    assert DDPMScheduler.from_pretrained(run / "model").config.prediction_type == "v_prediction"
+    assert list((run / "samples").glob("step-*.png"))
     loaded = kinds.load_run_model(run)
     assert loaded.meta["guidance_scale"] == 2.0
     assert loaded.model_kind.sample_defaults(loaded)["guidance_scale"] == 2.0
@@ -212,3 +221,20 @@ def test_v_prediction_run_saves_samples_and_loads_with_its_guidance(tmp_path, ca
     assert main([*args, "--guidance-scale", "1.5"]) == 0 and out.stat().st_size > 0
     assert main([*args, "--guidance-scale", "25"]) == 2
     assert "guidance scale 25.0 is out of range" in capsys.readouterr().err
+
+
+def test_sample_page_has_a_guidance_control_from_the_spec(guided_run, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GENAUG_RUNS_DIR", str(guided_run.parent))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/4_Sample.py")
+    at.session_state["genaug.active_run"] = guided_run.name
+    at.run()
+    assert not at.exception, at.exception
+    slider = at.slider(key="sample.guidance_scale")
+    assert (slider.min, slider.max, slider.value) == (im.GUIDANCE_MIN, im.GUIDANCE_MAX, 2.0)  # the run's default
+    slider.set_value(3.0)
+    at.button(key="sample.go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.get("image")
