@@ -48,14 +48,18 @@ VARIANTS: dict[str, dict] = {
     "16x16": {"model": {"image": {"image_size": 16}}},
     "cosine_250": {"model": {"image": {"beta_schedule": "squaredcos_cap_v2", "num_train_timesteps": 250}}},
     "lr_2e-3": {"train": {"lr": 2e-3}},
-    # issue 13: faster-converging recipes (training) and classifier-free guidance (sampling the same model)
+    # issue 13: faster-converging recipes and classifier-free guidance. The config's default is v-prediction,
+    # sampled with guidance 2; "epsilon" is the recipe before it. A guidance variant trains the same model
+    # as its base and samples it otherwise; --guidance 1,2 judges every checkpoint at both without retraining.
+    "epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0}}},
+    "min_snr_5_epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0, "snr_gamma": 5.0}}},
+    "ema_warmup_epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0}},
+                           "train": {"ema_power": 2 / 3}},  # fmt: skip
     "min_snr_5": {"model": {"image": {"snr_gamma": 5.0}}},
-    "v_prediction": {"model": {"image": {"prediction_type": "v_prediction"}}},
-    "v_min_snr_5": {"model": {"image": {"prediction_type": "v_prediction", "snr_gamma": 5.0}}},
     "ema_warmup": {"train": {"ema_power": 2 / 3}},  # diffusers' use_ema_warmup power
     "ema_warmup_0.5": {"train": {"ema_power": 0.5}},
+    "guidance_1": {"model": {"image": {"guidance_scale": 1.0}}},
     "guidance_1.5": {"model": {"image": {"guidance_scale": 1.5}}},
-    "guidance_2": {"model": {"image": {"guidance_scale": 2.0}}},
     "guidance_3": {"model": {"image": {"guidance_scale": 3.0}}},
 }
 
