@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from genaug_core import kinds, runs
 from genaug_core.errors import ConfigError, RunError
-from genaug_core.settings import Config, check_choice, check_range, read_settings_file  # noqa: F401 - re-exported
+from genaug_core.settings import Config, check_choice, check_range, check_zero_or_range, read_settings_file  # noqa: F401 - re-exported
 
 # --- data settings -----------------------------------------------------------
 
@@ -159,6 +159,9 @@ class TrainConfig(Config):
     grad_clip: float = 1.0
     # exponential moving average of the weights for the saved model (0 = off, typical 0.995-0.9999), 0-1
     ema_decay: float = 0.0
+    # warm-up of the EMA's decay: 0 = min(decay, (1+n)/(10+n)); > 0 = diffusers' use_ema_warmup power form
+    # min(decay, 1 - (1+n)^-power), e.g. 2/3, which averages over fewer steps early on; 0 or 0.1-1
+    ema_power: float = 0.0
     # evaluate on the held-out real validation set every N steps (0 = only at the end)
     eval_every: int = 250
     # batches averaged per evaluation, 1-1000
@@ -208,6 +211,7 @@ class TrainConfig(Config):
         check_range("TrainConfig", "beta2", self.beta2, 0.0, 0.99999)
         check_range("TrainConfig", "grad_clip", self.grad_clip, 0.0, 100.0)
         check_range("TrainConfig", "ema_decay", self.ema_decay, 0.0, 0.99999)
+        check_zero_or_range("TrainConfig", "ema_power", self.ema_power, 0.1, 1.0)
         check_range("TrainConfig", "eval_every", self.eval_every, 0, 10_000_000)
         check_range("TrainConfig", "eval_batches", self.eval_batches, 1, 1000)
         check_range("TrainConfig", "log_every", self.log_every, 1, 100_000)

@@ -3,6 +3,7 @@
     python -m genaug_core sample --run-dir runs/<id> -n 20 --temperature 0.8 --top-k 10
     python -m genaug_core sample --run-dir runs/<id> -n 64 --steps 25 --sampler dpm --out digits.png
     python -m genaug_core sample --run-dir runs/<id> -n 16 --class-id 7 --out sevens/   # a folder of PNGs
+    python -m genaug_core sample --run-dir runs/<id> -n 16 --class-id 7 --guidance-scale 2 --out sevens.png
 
 Text samples go to stdout (or --out FILE, one a line); images to --out as one
 PNG grid, or into a folder as one PNG each plus grid.png. The final model is
@@ -33,6 +34,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     image.add_argument("--steps", type=int, help="sampler steps (default: the run's, 25)")
     image.add_argument("--sampler", choices=["ddim", "dpm"], help="DDIM or DPM-Solver++ (default: the run's)")
     image.add_argument("--class-id", help="a class index or name (default: no class)")
+    image.add_argument("--guidance-scale", type=float,
+                       help="classifier-free guidance of class-conditional samples, 1 = off (default: the run's)")
     image.add_argument("--scale", type=int, default=0, help="enlarge PNGs this many times (0 = to about 32 px)")
 
 
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         opts["steps"] = args.steps
     if args.sampler:
         opts["sampler"] = args.sampler
+    if args.guidance_scale is not None:  # checked by the model kind's sampler (range, conditional model)
+        opts["guidance_scale"] = args.guidance_scale
     images = loaded.sample(args.num, seed=args.seed, progress=sys.stderr.isatty(), **opts)  # (n, H, W, C)
     scale = args.scale or max(1, 32 // images.shape[1])
     out = args.out or Path("samples.png")

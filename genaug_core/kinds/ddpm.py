@@ -2,8 +2,10 @@
 
 Its settings are the [model.image] table (ImageModelConfig); its Task is the DDPM recipe (a clean
 batch in [-1, 1], a random timestep and Gaussian noise mixed by the scheduler's add_noise, MSE on
-the predicted noise), class-conditional when the data has labels (the extra last class index is
-"no class", trained with probability class_dropout, so the same model samples unconditionally).
+the predicted noise, or on the velocity with v-prediction, optionally weighted by Min-SNR-gamma),
+class-conditional when the data has labels (the extra last class index is "no class", trained with
+probability class_dropout, so the same model samples unconditionally and with classifier-free
+guidance).
 A saved model is a flat folder that plain diffusers loads:
 
     UNet2DModel.from_pretrained("runs/<id>/model")
@@ -21,6 +23,8 @@ from typing import Any, Literal
 from genaug_core.errors import ConfigError, DataError
 from genaug_core.kinds.base import register_kind
 from genaug_core.kinds.families import ImageKind
+from genaug_core.models.image import GUIDANCE_MAX, GUIDANCE_MIN
+from genaug_core.params import ParamSpec
 from genaug_core.settings import Config, check_range, check_zero_or_range
 
 
@@ -49,6 +53,14 @@ class ImageModelConfig(Config):
     # default sampler and number of its steps for samples (DDIM or DPM-Solver++; both clip to the pixel range)
     sampler: Literal["ddim", "dpm"] = "ddim"
     sample_steps: int = 25  # 1-1000
+    # what the UNet predicts: the noise (epsilon, DDPM) or the velocity sqrt(abar) noise - sqrt(1-abar) x0
+    # (v_prediction, Salimans & Ho 2022); stored in the scheduler config, so the samplers follow it
+    prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
+    # Min-SNR-gamma loss weighting (Hang et al. 2023; diffusers' snr_gamma): each image's loss times
+    # min(snr, gamma) / snr (epsilon) or / (snr + 1) (v); 0 = off, else 1-20 (the paper uses 5)
+    snr_gamma: float = 0.0
+    # classifier-free guidance of the run's own class-conditional samples and evaluation (1 = off), 0-20
+    guidance_scale: float = 1.0
 
     def __post_init__(self) -> None:
         for c in self.channels:
@@ -60,10 +72,13 @@ class ImageModelConfig(Config):
         check_range("ImageModelConfig", "class_dropout", self.class_dropout, 0.0, 1.0)
         check_range("ImageModelConfig", "num_train_timesteps", self.num_train_timesteps, 10, 4000)
         check_range("ImageModelConfig", "sample_steps", self.sample_steps, 1, 1000)
+        check_zero_or_range("ImageModelConfig", "snr_gamma", self.snr_gamma, 1.0, 20.0)
+        check_range("ImageModelConfig", "guidance_scale", self.guidance_scale, GUIDANCE_MIN, GUIDANCE_MAX)
 
 
 class DDPMTask:
-    """The loop's Task for the DDPM: noise a clean batch at random timesteps, predict the noise (MSE)."""
+    """The loop's Task for the DDPM: noise a clean batch at random timesteps, predict the noise or the
+    velocity (MSE, optionally Min-SNR-weighted)."""
 
     def __init__(self, kind: DDPM, cfg, ds, device, rank: int, resume_dir: Path | None):
         import torch
@@ -143,9 +158,27 @@ class DDPMTask:
         # DDPM forward process: x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise (the scheduler's add_noise)
         return self.scheduler.add_noise(x0, noise, t)
 
+    def _target(self, x0, noise, t):
+        # what the UNet should output: the noise (epsilon) or the velocity (v_prediction), (B, C, S, S)
+        from genaug_core.models.image import training_target
+
+        return training_target(self.scheduler, x0, noise, t)
+
+    def _weighted_mse(self, pred, target, t):
+        """Mean squared error over the batch; with snr_gamma > 0 each image's mean is weighted by
+        min(snr_t, gamma) / snr_t (or / (snr_t + 1) for v-prediction) first, as diffusers' scripts do."""
+        import torch.nn.functional as F
+
+        gamma = self.mcfg.snr_gamma
+        if not gamma:
+            return F.mse_loss(pred.float(), target.float())
+        from genaug_core.models.image import min_snr_weights
+
+        per_image = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))  # (B,)
+        return (per_image * min_snr_weights(self.scheduler, t, gamma)).mean()
+
     def loss(self, model, step: int):
         import torch
-        import torch.nn.functional as F
 
         from genaug_core.train.data import step_seed
         from genaug_core.train.regularization import pixel_noise
@@ -165,8 +198,8 @@ class DDPMTask:
         )
         noisy = self._add_noise(x0, noise, t)
         vectors = {} if a is None else {"augment_labels": a.to(self.device)}  # what augmentation did to each image
-        pred = model(noisy, t, class_labels=y, **vectors).sample  # predicted noise (B, C, S, S)
-        return F.mse_loss(pred.float(), noise), x0.shape[0]
+        pred = model(noisy, t, class_labels=y, **vectors).sample  # predicted noise or velocity (B, C, S, S)
+        return self._weighted_mse(pred, self._target(x0, noise, t), t), x0.shape[0]
 
     def evaluate(self, model) -> dict[str, float]:
         import torch
@@ -185,8 +218,9 @@ class DDPMTask:
             sl = slice(s, s + self.batch_size)
             x0, noise, t = v["x0"][sl].to(self.device), v["noise"][sl].to(self.device), v["t"][sl].to(self.device)
             y = None if v["y"] is None else v["y"][sl].to(self.device)
-            pred = model(self._add_noise(x0, noise, t), t, class_labels=y).sample
-            total += float(F.mse_loss(pred.float(), noise, reduction="sum"))
+            pred = model(self._add_noise(x0, noise, t), t, class_labels=y).sample  # (b, C, S, S)
+            # unweighted MSE on the model's own target (noise or velocity; the two are not comparable)
+            total += float(F.mse_loss(pred.float(), self._target(x0, noise, t).float(), reduction="sum"))
             count += noise.numel()
         model.train()
         return {"loss": total / count}
@@ -201,7 +235,7 @@ class DDPMTask:
         class_ids = [i % self.num_classes for i in range(n)] if self.num_classes else None
         images = sample_images(
             model, dict(self.scheduler.config), n=n, steps=mcfg.sample_steps, sampler=mcfg.sampler,
-            class_ids=class_ids, seed=seed,
+            class_ids=class_ids, seed=seed, guidance_scale=mcfg.guidance_scale if class_ids else 1.0,
         )  # fmt: skip
         ncols = self.num_classes if 0 < self.num_classes <= 16 else 0  # one column per class
         return self.kind.write_samples(path_stem, images, ncols=ncols)
@@ -212,6 +246,7 @@ class DDPMTask:
             "no_class": self.num_classes if self.num_classes else None,
             "sampler": self.mcfg.sampler,
             "sample_steps": self.mcfg.sample_steps,
+            "guidance_scale": self.mcfg.guidance_scale if self.num_classes else 1.0,
             "image_size": self.size,
         }
 
@@ -236,6 +271,15 @@ class DDPM(ImageKind):
     # back): one number must hold for every image size, so "auto" never compiles the UNet
     compile_break_even: dict[str, int] = {}
     augment_conditioning = True  # the augmentation map on the UNet's time embedding (models/augment_map.py)
+    sample_options = (
+        *ImageKind.sample_options,
+        ParamSpec("guidance_scale", "float", 1.0, "Classifier-free guidance for class-conditional samples: 1 = off, "
+                  "above 1 = more like the class and less varied, 0 = ignore the class.",
+                  GUIDANCE_MIN, GUIDANCE_MAX, step=0.5),
+    )  # fmt: skip
+
+    def sample_defaults(self, loaded) -> dict[str, Any]:
+        return {**super().sample_defaults(loaded), "guidance_scale": float(loaded.meta.get("guidance_scale", 1.0))}
 
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None) -> DDPMTask:
         return DDPMTask(self, cfg, ds, device, rank, resume_dir)
@@ -247,9 +291,12 @@ class DDPM(ImageKind):
         return unet, {"scheduler_config": scheduler_config}, meta
 
     def sample(self, loaded, n: int, seed: int, **options: Any):
-        """Options: steps, sampler ("ddim" or "dpm"), class_ids (None = unconditional), batch_size, progress."""
+        """Options: steps, sampler ("ddim" or "dpm"), class_ids (None = unconditional), guidance_scale
+        (classifier-free guidance, 1 = off), batch_size, progress; unset ones default to the run's."""
         from genaug_core.models.image import sample_images
 
         options.setdefault("steps", loaded.meta.get("sample_steps", 25))
         options.setdefault("sampler", loaded.meta.get("sampler", "ddim"))
+        if options.get("class_ids") is not None:  # the run's guidance applies to class-conditional samples
+            options.setdefault("guidance_scale", loaded.meta.get("guidance_scale", 1.0))
         return sample_images(loaded.model, loaded.scheduler_config, n=n, seed=seed, **options)

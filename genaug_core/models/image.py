@@ -2,12 +2,21 @@
 
 Training (see genaug_core/train/loop.py) is the DDPM recipe: take a clean
 image x0 in [-1, 1], draw a timestep t and Gaussian noise, mix them with the
-scheduler's `add_noise`, and teach the UNet to predict the noise (MSE).
+scheduler's `add_noise`, and teach the UNet to predict the noise (MSE), or,
+with `prediction_type = "v_prediction"`, the velocity
+v = sqrt(abar_t) noise - sqrt(1 - abar_t) x0 (Salimans & Ho 2022). The
+prediction type lives in the scheduler config, as in diffusers, so DDIM and
+DPM-Solver++ read it when sampling. Min-SNR-gamma weighting (Hang et al.
+2023) optionally reweights each image's loss by its timestep's
+signal-to-noise ratio (`min_snr_weights`).
 
 When the data has labels the UNet is class-conditional: `num_class_embeds`
 is the number of classes + 1, and the extra last index means "no class".
 Training swaps a label for "no class" with a small probability, so the same
-model also samples unconditionally.
+model also samples unconditionally, and with classifier-free guidance (Ho &
+Salimans 2022): each step predicts with the class and with "no class" in one
+batched forward and moves past the unconditional prediction by the guidance
+scale, out = uncond + s * (cond - uncond) (s = 1: plain conditional sampling).
 
 Sampling uses a fast scheduler built from the training schedule: DDIM or
 DPM-Solver++, 20-50 steps instead of 1000, both clipping the predicted clean
@@ -55,6 +64,9 @@ IMAGE_PRESETS: dict[str, dict[str, Any]] = {
 
 META_FILE = "genaug.json"
 SAMPLERS = ("ddim", "dpm")
+PREDICTION_TYPES = ("epsilon", "v_prediction")
+# classifier-free guidance scale: 0 = ignore the class, 1 = plain conditional sampling (off), above 1 = stronger
+GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 20.0
 
 
 def resolve_shape(cfg: ImageModelConfig, image_size: int) -> dict[str, Any]:
@@ -103,15 +115,45 @@ def build_unet(cfg: ImageModelConfig, image_size: int, in_channels: int, num_cla
 
 
 def build_scheduler(cfg: ImageModelConfig) -> DDPMScheduler:
-    """The training noise schedule (epsilon prediction, samples clipped to [-1, 1])."""
+    """The training noise schedule (the config's prediction type, samples clipped to [-1, 1])."""
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(
         num_train_timesteps=cfg.num_train_timesteps,
         beta_schedule=cfg.beta_schedule,
-        prediction_type="epsilon",
+        prediction_type=cfg.prediction_type,
         clip_sample=True,
     )
+
+
+def training_target(scheduler: DDPMScheduler, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """What the UNet learns to output for x_t = add_noise(x0, noise, t), by the scheduler's prediction type:
+    the noise itself (epsilon) or the velocity sqrt(abar_t) noise - sqrt(1 - abar_t) x0 (v_prediction).
+    x0, noise: (B, C, H, W); t: (B,) -> (B, C, H, W)."""
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return noise
+    if kind == "v_prediction":
+        return scheduler.get_velocity(x0, noise, t)
+    raise ConfigError(f"prediction type {kind!r} is not known; choose one of: {', '.join(PREDICTION_TYPES)}")
+
+
+def min_snr_weights(scheduler: DDPMScheduler, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights (Hang et al., ICCV 2023) of timesteps t (B,) -> (B,), as diffusers'
+    training scripts compute them: snr = abar_t / (1 - abar_t) (diffusers.training_utils.compute_snr),
+    weight = min(snr, gamma) / snr for epsilon prediction and min(snr, gamma) / (snr + 1) for v-prediction.
+    Easy, nearly clean timesteps (large snr) are down-weighted so they stop dominating the gradient."""
+    import torch
+    from diffusers.training_utils import compute_snr
+
+    snr = compute_snr(scheduler, t)  # (B,) float32
+    clipped = torch.minimum(snr, torch.full_like(snr, gamma))
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return clipped / snr
+    if kind == "v_prediction":
+        return clipped / (snr + 1)
+    raise ConfigError(f"Min-SNR weighting has no rule for prediction type {kind!r}; use epsilon or v_prediction")
 
 
 def fast_scheduler(train_scheduler_config: dict[str, Any], sampler: str = "ddim"):
@@ -171,17 +213,35 @@ def sample_images(
     seed: int = 0,
     batch_size: int = 256,
     progress: bool = False,
+    guidance_scale: float = 1.0,
 ) -> np.ndarray:
     """Draw n images as uint8 (n, H, W, C).
 
     class_ids: None = unconditional ("no class" on a conditional model), an int
     = every image of that class, a sequence = one class id per image.
+    guidance_scale: classifier-free guidance for class-conditional samples
+    (1 = off: one forward per step; otherwise the class and "no class"
+    predictions come from one batched forward and are mixed as
+    uncond + s * (cond - uncond)); GUIDANCE_MIN to GUIDANCE_MAX.
     """
     import torch
 
     if n < 1 or steps < 1:
         raise ConfigError(f"need n >= 1 and steps >= 1, got n = {n}, steps = {steps}")
+    guidance_scale = float(guidance_scale)
+    if not (math.isfinite(guidance_scale) and GUIDANCE_MIN <= guidance_scale <= GUIDANCE_MAX):
+        raise ConfigError(
+            f"guidance scale {guidance_scale} is out of range; allowed: {GUIDANCE_MIN:g} to {GUIDANCE_MAX:g} "
+            "(1 = off)"
+        )
+    if guidance_scale != 1.0 and not unet.config.num_class_embeds:
+        raise ConfigError(
+            "this model was trained without labels, so classifier-free guidance has nothing to guide by; "
+            "set the guidance scale to 1"
+        )
     labels = _class_labels(unet, n, class_ids)
+    # guide only when asked and there is a class to guide towards (with "no class" cond = uncond)
+    guided = guidance_scale != 1.0 and class_ids is not None
     device = next(unet.parameters()).device
     size, channels = unet.config.sample_size, unet.config.in_channels
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -202,8 +262,14 @@ def sample_images(
             x = torch.randn((b, channels, size, size), generator=gen).to(device)  # (b, C, H, W) pure noise
             y = None if labels is None else labels[start : start + b].to(device)
             for t in scheduler.timesteps:
-                eps = unet(x, t, class_labels=y).sample  # predicted noise, (b, C, H, W)
-                x = scheduler.step(eps, t, x).prev_sample  # one step towards a clean image
+                if guided:
+                    no_class = torch.full_like(y, unet.config.num_class_embeds - 1)
+                    both = unet(torch.cat([x, x]), t, class_labels=torch.cat([y, no_class])).sample  # (2b, C, H, W)
+                    cond, uncond = both.chunk(2)
+                    pred = uncond + guidance_scale * (cond - uncond)
+                else:
+                    pred = unet(x, t, class_labels=y).sample  # predicted noise (or velocity), (b, C, H, W)
+                x = scheduler.step(pred, t, x).prev_sample  # one step towards a clean image
                 if bar is not None:
                     bar.update(1)
             out.append(to_uint8(x))

@@ -289,7 +289,7 @@ def _train(
 
     # --- optimizer: AdamW, weight decay only on matrices (nanoGPT's two groups), fused -----------------
     optimizer = build_optimizer(model, tc, accelerator.device)
-    ema = EMA(model, tc.ema_decay) if tc.ema_decay > 0 else None
+    ema = EMA(model, tc.ema_decay, tc.ema_power) if tc.ema_decay > 0 else None
     step, elapsed, units_seen = 0, 0.0, 0
     if ckpt is not None:
         state = load_training_state(ckpt, optimizer, ema)
