@@ -1,0 +1,310 @@
+"""The latent-diffusion model kind: an AutoencoderKL trained on the run's images, then a DDPM on its latents.
+
+Latent diffusion (Rombach et al. 2022) denoises an autoencoder's latents instead of pixels: with
+downsample 4 a 32x32x3 image is an 8x8x4 latent, so the UNet works on 16x fewer positions. A run of
+this kind has two phases in one process:
+
+1. the autoencoder (genaug_core/models/autoencoder.py) trains on the training images for
+   `autoencoder_steps` steps (seconds to a minute); its progress goes to the log, its reconstruction
+   error on the held-out images into every validation record (`ae_mse`) and the log's "model:" line,
+   and originals beside their reconstructions into samples/autoencoder.png;
+2. the DDPM recipe of kinds/ddpm.py (DDPMTask, with its two hooks `_model_space` and `_encode`) trains
+   the UNet on the frozen autoencoder's latents. Augmentation, non-leaking vectors and L1/L2-ball noise
+   act on pixels, before encoding; class conditioning is the DDPM's.
+
+Sampling denoises latents (DDIM or DPM-Solver++, without clipping: latents are not bounded like
+pixels) and decodes them. A saved model is the DDPM's flat folder plus the autoencoder in `vae/`,
+all loadable with plain diffusers:
+
+    unet = UNet2DModel.from_pretrained("runs/<id>/model")
+    vae = AutoencoderKL.from_pretrained("runs/<id>/model", subfolder="vae")
+    scheduler = DDIMScheduler.from_pretrained("runs/<id>/model", timestep_spacing="trailing")
+    # denoise z ~ N(0, I) of shape (n, unet.config.in_channels, s, s), then
+    # images = vae.decode(z / vae.config.scaling_factor).sample   # in [-1, 1]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genaug_core.errors import ConfigError, RunError
+from genaug_core.kinds.base import register_kind
+from genaug_core.kinds.ddpm import DDPM, DDPMTask, ImageModelConfig
+from genaug_core.settings import check_choice, check_range
+
+RECONSTRUCTIONS_FILE = "autoencoder.png"  # in samples/: originals (top row) above their reconstructions
+VAE_DIR = "vae"  # the autoencoder's save_pretrained folder inside model/
+N_SHOWN = 8  # training images shown beside their reconstructions
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentModelConfig(ImageModelConfig):
+    """An AutoencoderKL trained first on the run's images, then a UNet2DModel DDPM on its latents.
+    The preset sizes both: tiny (tests), else a CPU-sized autoencoder and the DDPM preset for the latent size."""
+
+    # how many times the autoencoder shrinks each side: 2, 4 or 8 (32x32 -> 8x8 at 4)
+    downsample: int = 4
+    # channels of a latent, 1-16 (Stable Diffusion: 4)
+    latent_channels: int = 4
+    # autoencoder training steps before the UNet trains, 1-100,000 (the first phase of the run)
+    autoencoder_steps: int = 600
+    # autoencoder batch size, 1-1,024, and AdamW learning rate, 1e-6 to 1
+    autoencoder_batch_size: int = 32
+    autoencoder_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("LatentModelConfig", "downsample", self.downsample, (2, 4, 8))
+        check_range("LatentModelConfig", "latent_channels", self.latent_channels, 1, 16)
+        check_range("LatentModelConfig", "autoencoder_steps", self.autoencoder_steps, 1, 100_000)
+        check_range("LatentModelConfig", "autoencoder_batch_size", self.autoencoder_batch_size, 1, 1024)
+        check_range("LatentModelConfig", "autoencoder_lr", self.autoencoder_lr, 1e-6, 1.0)
+
+
+def _print_log(message: str) -> None:
+    """A log line like the loop's (the training child's stdout is the run's log.txt)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class LatentTask(DDPMTask):
+    """DDPMTask on latents: `_model_space` trains (or loads) the autoencoder, `_encode` maps pixels to latents."""
+
+    def _model_space(self, ds, resume_dir: Path | None) -> tuple[int, int]:
+        import torch
+
+        from genaug_core.models import autoencoder as ae
+
+        mcfg, f = self.mcfg, self.mcfg.downsample
+        if self.size % f:
+            raise ConfigError(
+                f"image size {self.size} must be a multiple of model.{self.kind.section}.downsample = {f}; "
+                f"set model.{self.kind.section}.image_size or preprocess.image_size"
+            )
+        train_images = self._pixels(ds.images[ds.split.train])  # uint8 (N, S, S, C)
+        self.shown = train_images[:N_SHOWN]
+        val_images = self._pixels(ds.images[ds.split.validation[:512]])
+        if resume_dir is not None:  # a resumed (or warm-started) run keeps its autoencoder
+            from diffusers import AutoencoderKL
+
+            if not (resume_dir / VAE_DIR).is_dir():
+                raise RunError(f"{resume_dir}: no {VAE_DIR}/ autoencoder to continue a latent run from")
+            self.vae = AutoencoderKL.from_pretrained(resume_dir / VAE_DIR, use_safetensors=True)
+            self.ae_stats = {"resumed": True}
+        else:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.cfg.train.seed)
+                self.vae = ae.build_autoencoder(
+                    ds.channels, "tiny" if mcfg.preset == "tiny" else "small", f, mcfg.latent_channels,
+                    sample_size=self.size,
+                )  # fmt: skip
+            log = _print_log if self.rank == 0 else None
+            if log:
+                n = sum(p.numel() for p in self.vae.parameters())
+                log(f"autoencoder: AutoencoderKL {tuple(self.vae.config.block_out_channels)}, {n / 1e6:.2f}M "
+                    f"parameters, {self.size}x{self.size}x{ds.channels} -> {self.size // f}x{self.size // f}x"
+                    f"{mcfg.latent_channels}; training {mcfg.autoencoder_steps} steps on {len(train_images):,} images")
+            self.vae.to(self.device)
+            self.ae_stats = ae.train_autoencoder(
+                self.vae, train_images, mcfg.autoencoder_steps, mcfg.autoencoder_batch_size, mcfg.autoencoder_lr,
+                seed=self.cfg.train.seed, log=log, log_every=max(1, mcfg.autoencoder_steps // 6),
+            )  # fmt: skip
+        self.vae.to(self.device).eval().requires_grad_(False)  # frozen while the UNet trains
+        self.ae_val_mse = ae.reconstruction_mse(self.vae, val_images) if len(val_images) else None
+        return self.size // f, mcfg.latent_channels
+
+    def _pixels(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, C) at the size the run trains at (resized like the batches are)."""
+        from genaug_core.models import image as im
+
+        if images.shape[1] == self.size or len(images) == 0:
+            return images
+        return im.to_uint8(im.resize(im.to_model_units(images), self.size))
+
+    def __init__(self, kind, cfg, ds, device, rank: int, resume_dir: Path | None):
+        super().__init__(kind, cfg, ds, device, rank, resume_dir)
+        if resume_dir is None:  # latents are not bounded like pixels: the schedule must not clip them
+            from diffusers import DDPMScheduler
+
+            self.scheduler = DDPMScheduler.from_config(self.scheduler.config, clip_sample=False)
+
+    def _encode(self, x0):
+        import torch
+
+        from genaug_core.models.autoencoder import encode
+
+        with torch.no_grad():  # the autoencoder is frozen; chunks keep the validation encode small
+            return torch.cat([encode(self.vae, x0[s : s + 256]) for s in range(0, len(x0), 256)])  # (B, L, s, s)
+
+    def describe(self) -> str:
+        n = sum(p.numel() for p in self.model.parameters())
+        c, f = self.model.config, self.mcfg.downsample
+        cond = f"{self.num_classes} classes + no class" if self.num_classes else "unconditional"
+        return (
+            f"latent diffusion: {self._ae_line()}; UNet2DModel channels {tuple(c.block_out_channels)} on "
+            f"{c.sample_size}x{c.sample_size}x{c.in_channels} latents ({self.size}x{self.size} pixels / {f}), {cond}, "
+            f"{n / 1e6:.2f}M parameters; {len(self.batches):,} training images, batch {self.batch_size}"
+        )
+
+    def _ae_line(self) -> str:
+        from genaug_core.models.autoencoder import psnr
+
+        held = "" if self.ae_val_mse is None else f", held-out MSE {self.ae_val_mse:.5f} ({psnr(self.ae_val_mse):.1f} dB)"
+        if self.ae_stats.get("resumed"):
+            return f"autoencoder from the checkpoint{held}"
+        s = self.ae_stats
+        return (f"autoencoder trained {s['steps']} steps in {s['seconds']:.1f}s, training MSE {s['train_mse']:.5f}"
+                f"{held}, scaling factor {s['scaling_factor']:.3f}")  # fmt: skip
+
+    def evaluate(self, model) -> dict[str, float]:
+        out = super().evaluate(model)
+        if out and self.ae_val_mse is not None:
+            out["ae_mse"] = self.ae_val_mse  # the frozen autoencoder's held-out reconstruction error
+        return out
+
+    def write_samples(self, model, path_stem: Path, n: int, seed: int) -> Path:
+        shown = path_stem.parent / RECONSTRUCTIONS_FILE
+        if not shown.exists():
+            write_reconstructions(self.vae, self.shown, shown)
+        mcfg = self.mcfg
+        class_ids = [i % self.num_classes for i in range(n)] if self.num_classes else None
+        images = sample_latent_images(
+            model, self.vae, dict(self.scheduler.config), n=n, steps=mcfg.sample_steps, sampler=mcfg.sampler,
+            class_ids=class_ids, seed=seed,
+        )  # fmt: skip
+        ncols = self.num_classes if 0 < self.num_classes <= 16 else 0  # one column per class
+        return self.kind.write_samples(path_stem, images, ncols=ncols)
+
+    def meta(self) -> dict[str, Any]:
+        c = self.vae.config
+        latent = {"downsample": self.mcfg.downsample, "channels": c.latent_channels, "scaling_factor": c.scaling_factor}
+        return {**super().meta(), "latent": latent}
+
+    def save(self, model, folder: Path) -> None:
+        super().save(model, folder)  # the UNet, scheduler and genaug.json, flat (as the DDPM kind)
+        self.vae.save_pretrained(folder / VAE_DIR, safe_serialization=True)
+
+
+def write_reconstructions(vae, images: np.ndarray, path: Path) -> None:
+    """A PNG: `images` (uint8 (N, H, W, C)) in the top row, the autoencoder's reconstructions below, each
+    enlarged to at least 64 px."""
+    from genaug_core import runs
+    from genaug_core.models.autoencoder import reconstruct
+    from genaug_core.models.image import make_grid
+
+    if len(images) == 0:
+        return
+    both = np.concatenate([images, reconstruct(vae, images)])  # (2N, H, W, C)
+    runs.write_png(path, make_grid(both, ncols=len(images)), scale=max(1, math.ceil(64 / images.shape[1])))
+
+
+def _latent_scheduler(train_scheduler_config: dict[str, Any], sampler: str):
+    """DDIM or DPM-Solver++ over the training schedule, without clipping or thresholding (latents are unbounded)."""
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+
+    if sampler == "ddim":
+        return DDIMScheduler.from_config(train_scheduler_config, clip_sample=False, timestep_spacing="trailing")
+    if sampler == "dpm":
+        return DPMSolverMultistepScheduler.from_config(
+            train_scheduler_config, algorithm_type="dpmsolver++", thresholding=False, timestep_spacing="trailing"
+        )
+    raise ConfigError(f"sampler {sampler!r} is not known; choose one of: ddim, dpm")
+
+
+def sample_latent_images(
+    unet, vae, train_scheduler_config: dict[str, Any], n: int = 64, steps: int = 25, sampler: str = "ddim",
+    class_ids: int | Sequence[int] | None = None, seed: int = 0, batch_size: int = 256, progress: bool = False,
+    guidance_scale: float = 1.0,
+) -> np.ndarray:  # fmt: skip
+    """Draw n images as uint8 (n, H, W, C): denoise latents from N(0, I), then decode them.
+
+    class_ids as in models/image.sample_images. guidance_scale > 1 (classifier-free guidance, a
+    conditional model only) pushes each step away from the "no class" prediction:
+    eps = eps(none) + g * (eps(class) - eps(none)).
+    """
+    import torch
+
+    from genaug_core.models.autoencoder import decode
+    from genaug_core.models.image import _class_labels, to_uint8
+
+    if n < 1 or steps < 1:
+        raise ConfigError(f"need n >= 1 and steps >= 1, got n = {n}, steps = {steps}")
+    labels = _class_labels(unet, n, class_ids)
+    guided = guidance_scale != 1.0 and labels is not None and class_ids is not None
+    device = next(unet.parameters()).device
+    size, channels = unet.config.sample_size, unet.config.in_channels
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    out = []
+    was_training = unet.training
+    unet.eval()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=math.ceil(n / batch_size) * steps, desc="sampling", unit="step")
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            b = min(batch_size, n - start)
+            scheduler = _latent_scheduler(train_scheduler_config, sampler)
+            scheduler.set_timesteps(steps)
+            z = torch.randn((b, channels, size, size), generator=gen).to(device)  # (b, L, s, s) pure noise
+            y = None if labels is None else labels[start : start + b].to(device)
+            for t in scheduler.timesteps:
+                eps = unet(z, t, class_labels=y).sample  # predicted noise, (b, L, s, s)
+                if guided:
+                    none = torch.full_like(y, unet.config.num_class_embeds - 1)
+                    eps_none = unet(z, t, class_labels=none).sample
+                    eps = eps_none + guidance_scale * (eps - eps_none)
+                z = scheduler.step(eps, t, z).prev_sample  # one step towards a clean latent
+                if bar is not None:
+                    bar.update(1)
+            out.append(to_uint8(decode(vae, z)))  # (b, H, W, C) pixels
+    if bar is not None:
+        bar.close()
+    unet.train(was_training)
+    return np.concatenate(out)
+
+
+@register_kind
+class LDM(DDPM):
+    name = "ldm"
+    title = "Latent diffusion (diffusers AutoencoderKL + UNet2DModel)"
+    section = "latent"
+    settings = LatentModelConfig
+    default_for_data = False  # pixel space stays the default: see README, "Latent diffusion" (measured)
+
+    def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None) -> LatentTask:
+        return LatentTask(self, cfg, ds, device, rank, resume_dir)
+
+    def load(self, model_dir: Path):
+        from diffusers import AutoencoderKL
+
+        from genaug_core.models.image import load_image_model
+
+        unet, scheduler_config, meta = load_image_model(model_dir)
+        if not (model_dir / VAE_DIR).is_dir():
+            raise RunError(f"{model_dir}: no {VAE_DIR}/ autoencoder beside the UNet")
+        vae = AutoencoderKL.from_pretrained(model_dir / VAE_DIR, use_safetensors=True).eval()
+        return unet, {"scheduler_config": scheduler_config, "vae": vae}, meta
+
+    def sample(self, loaded, n: int, seed: int, **options: Any):
+        """Options: steps, sampler ("ddim" or "dpm"), class_ids (None = unconditional), batch_size, progress,
+        guidance_scale."""
+        options.setdefault("steps", loaded.meta.get("sample_steps", 25))
+        options.setdefault("sampler", loaded.meta.get("sampler", "ddim"))
+        return sample_latent_images(loaded.model, loaded.extras["vae"], loaded.scheduler_config, n=n, seed=seed,
+                                    **options)  # fmt: skip
+
+    def sample_bytes(self, loaded, n: int, batch_size: int = 256) -> int:
+        """The uint8 result plus, per batch, about four full-resolution feature maps of the decoder's widest level."""
+        size = int(loaded.meta.get("image_size") or 0)
+        vae_cfg = loaded.extras["vae"].config
+        channels, width = int(vae_cfg.in_channels), int(vae_cfg.block_out_channels[0])
+        b = min(n, batch_size)
+        return n * size * size * channels + b * size * size * 4 * (3 * channels + 4 * width)
