@@ -9,6 +9,7 @@ from genaug_core.train import jobs
 from ui import state
 from ui import workspace as ws
 from ui.data import current_dataset, current_spec, describe
+from ui.latent import render_reconstructions
 from ui.runs import (
     active_record,
     render_curves,
@@ -121,6 +122,7 @@ def live_panel() -> None:
         render_curves(rec, key=f"train.curves.{rec.id}")
     with right:
         render_latest_samples(rec)
+    render_reconstructions(rec)  # latent runs: what the autoencoder keeps
     st.subheader("All runs")
     ids = [r.id for r in records]
     st.session_state["train.pick"] = rec.id  # the widget follows the active run (set before it is drawn)

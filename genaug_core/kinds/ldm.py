@@ -17,7 +17,8 @@ pixels) and decodes them. A saved model is the DDPM's flat folder plus the autoe
 all loadable with plain diffusers:
 
     unet = UNet2DModel.from_pretrained("runs/<id>/model")
-    vae = AutoencoderKL.from_pretrained("runs/<id>/model", subfolder="vae")
+    vae = AutoencoderKL.from_pretrained("runs/<id>/model/vae")  # the folder itself: with subfolder="vae",
+                                                                # diffusers would take the UNet's weights beside it
     scheduler = DDIMScheduler.from_pretrained("runs/<id>/model", timestep_spacing="trailing")
     # denoise z ~ N(0, I) of shape (n, unet.config.in_channels, s, s), then
     # images = vae.decode(z / vae.config.scaling_factor).sample   # in [-1, 1]
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from genaug_core.errors import ConfigError, RunError
-from genaug_core.kinds.base import register_kind
+from genaug_core.kinds.base import read_meta, register_kind
 from genaug_core.kinds.ddpm import DDPM, DDPMTask, ImageModelConfig
 from genaug_core.settings import check_choice, check_range
 
@@ -97,6 +98,7 @@ class LatentTask(DDPMTask):
                 raise RunError(f"{resume_dir}: no {VAE_DIR}/ autoencoder to continue a latent run from")
             self.vae = AutoencoderKL.from_pretrained(resume_dir / VAE_DIR, use_safetensors=True)
             self.ae_stats = {"resumed": True}
+            self.ae_seconds = float(read_meta(resume_dir).get("latent", {}).get("autoencoder_seconds") or 0.0)
         else:
             with torch.random.fork_rng():
                 torch.manual_seed(self.cfg.train.seed)
@@ -115,6 +117,7 @@ class LatentTask(DDPMTask):
                 self.vae, train_images, mcfg.autoencoder_steps, mcfg.autoencoder_batch_size, mcfg.autoencoder_lr,
                 seed=self.cfg.train.seed, log=log, log_every=max(1, mcfg.autoencoder_steps // 6),
             )  # fmt: skip
+            self.ae_seconds = self.ae_stats["seconds"]  # wall time of the first phase (kept across resumes)
         self.vae.to(self.device).eval().requires_grad_(False)  # frozen while the UNet trains
         self.ae_val_mse = ae.reconstruction_mse(self.vae, val_images) if len(val_images) else None
         return self.size // f, mcfg.latent_channels
@@ -183,7 +186,8 @@ class LatentTask(DDPMTask):
 
     def meta(self) -> dict[str, Any]:
         c = self.vae.config
-        latent = {"downsample": self.mcfg.downsample, "channels": c.latent_channels, "scaling_factor": c.scaling_factor}
+        latent = {"downsample": self.mcfg.downsample, "channels": c.latent_channels, "scaling_factor": c.scaling_factor,
+                  "autoencoder_seconds": self.ae_seconds, "autoencoder_val_mse": self.ae_val_mse}
         return {**super().meta(), "latent": latent}
 
     def save(self, model, folder: Path) -> None:
