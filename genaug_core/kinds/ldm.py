@@ -136,14 +136,25 @@ class LatentTask(DDPMTask):
             from diffusers import DDPMScheduler
 
             self.scheduler = DDPMScheduler.from_config(self.scheduler.config, clip_sample=False)
+        # the frozen encoder maps a clean training image to the same latent at every step: encode each once.
+        # Images an augmentation or the input noise changed miss the cache and are encoded in the step.
+        self._cache = dict(zip((_key(x) for x in self.batches.x), self._encode(self.batches.x), strict=True))
 
     def _encode(self, x0):
         import torch
 
         from genaug_core.models.autoencoder import encode
 
-        with torch.no_grad():  # the autoencoder is frozen; chunks keep the validation encode small
-            return torch.cat([encode(self.vae, x0[s : s + 256]) for s in range(0, len(x0), 256)])  # (B, L, s, s)
+        cache = getattr(self, "_cache", {})  # (built once the training images are known)
+        found = [cache.get(_key(x)) for x in x0] if cache else [None] * len(x0)
+        todo = [i for i, z in enumerate(found) if z is None]
+        if todo:
+            with torch.no_grad():  # the autoencoder is frozen; chunks keep a large encode small
+                fresh = x0[todo]
+                z = torch.cat([encode(self.vae, fresh[s : s + 256]) for s in range(0, len(fresh), 256)])
+            for i, zi in zip(todo, z, strict=True):
+                found[i] = zi
+        return torch.stack(found).to(x0.device)  # (B, L, s, s)
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
@@ -193,6 +204,11 @@ class LatentTask(DDPMTask):
     def save(self, model, folder: Path) -> None:
         super().save(model, folder)  # the UNet, scheduler and genaug.json, flat (as the DDPM kind)
         self.vae.save_pretrained(folder / VAE_DIR, safe_serialization=True)
+
+
+def _key(x) -> bytes:
+    """A clean image's exact bytes (C, S, S), the latent cache's key."""
+    return x.detach().cpu().numpy().tobytes()
 
 
 def write_reconstructions(vae, images: np.ndarray, path: Path) -> None:
