@@ -162,3 +162,22 @@ def test_train_page_offers_the_latent_kind_and_shows_the_reconstructions(latent_
     titles = at.selectbox(key="train.kind").options
     assert titles[0] == kinds.get_kind("ddpm").title and kinds.get_kind("ldm").title in titles
     assert any("Autoencoder: training images" in c.value for c in at.caption)
+
+
+def test_the_latent_cache_gives_what_the_encoder_gives_and_misses_changed_images():
+    import torch
+
+    from genaug_core.data import load_dataset
+    from genaug_core.data.preprocess import preprocess
+
+    cfg = tiny_config()
+    ds, _ = preprocess(load_dataset(cfg.data), cfg.preprocess)
+    task = kinds.get_kind("ldm").make_task(cfg, ds, torch.device("cpu"), 0, None)
+    x = task.batches.x[:4]  # (4, 3, 16, 16) clean training images: cached
+    with torch.no_grad():
+        direct = ae.encode(task.vae, x)
+    assert torch.allclose(task._encode(x), direct, atol=1e-5)
+    changed = x.flip(-1)  # an "augmented" batch is encoded afresh, not looked up
+    with torch.no_grad():
+        assert torch.allclose(task._encode(changed), ae.encode(task.vae, changed), atol=1e-5)
+    assert not torch.allclose(task._encode(changed), direct, atol=1e-3)
