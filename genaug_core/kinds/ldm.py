@@ -7,7 +7,8 @@ this kind has two phases in one process:
 1. the autoencoder (genaug_core/models/autoencoder.py) trains on the training images for
    `autoencoder_steps` steps (seconds to a minute); its progress goes to the log, its reconstruction
    error on the held-out images into every validation record (`ae_mse`) and the log's "model:" line,
-   and originals beside their reconstructions into samples/autoencoder.png;
+   and originals beside their reconstructions into samples/autoencoder.png (a Cancel during this phase
+   takes effect when it ends, at the loop's first step);
 2. the DDPM recipe of kinds/ddpm.py (DDPMTask, with its two hooks `_model_space` and `_encode`) trains
    the UNet on the frozen autoencoder's latents. Augmentation, non-leaking vectors and L1/L2-ball noise
    act on pixels, before encoding; class conditioning is the DDPM's.

@@ -76,6 +76,10 @@ def build_autoencoder(
     )
 
 
+def _device(vae: AutoencoderKL):
+    return next(vae.parameters()).device
+
+
 def encode(vae: AutoencoderKL, x: torch.Tensor) -> torch.Tensor:
     """Pixels (N, C, H, W) in [-1, 1] -> scaled latents (N, L, H/f, W/f) (the posterior's mean)."""
     return vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
@@ -97,7 +101,7 @@ def reconstruct(vae: AutoencoderKL, images: np.ndarray, batch_size: int = 64) ->
     out = []
     with torch.no_grad():
         for s in range(0, len(images), batch_size):
-            x = to_model_units(images[s : s + batch_size])  # (b, C, H, W)
+            x = to_model_units(images[s : s + batch_size]).to(_device(vae))  # (b, C, H, W)
             out.append(to_uint8(decode(vae, encode(vae, x))))
     vae.train(was_training)
     return np.concatenate(out) if out else images[:0].copy()
@@ -114,7 +118,7 @@ def reconstruction_mse(vae: AutoencoderKL, images: np.ndarray, batch_size: int =
     total, count = 0.0, 0
     with torch.no_grad():
         for s in range(0, len(images), batch_size):
-            x = to_model_units(images[s : s + batch_size])
+            x = to_model_units(images[s : s + batch_size]).to(_device(vae))
             total += float(((vae(x).sample.clamp(-1, 1) - x) ** 2).sum())  # vae(x) decodes the posterior's mode
             count += x.numel()
     vae.train(was_training)
@@ -135,7 +139,7 @@ def measure_scaling_factor(vae: AutoencoderKL, images: np.ndarray, batch_size: i
     vae.eval()
     with torch.no_grad():
         z = torch.cat([
-            vae.encode(to_model_units(images[s : s + batch_size])).latent_dist.mode()
+            vae.encode(to_model_units(images[s : s + batch_size]).to(_device(vae))).latent_dist.mode()
             for s in range(0, len(images), batch_size)
         ])  # (N, L, h, w), unscaled  # fmt: skip
     std = float(z.float().std())
