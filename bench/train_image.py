@@ -331,6 +331,8 @@ def main() -> None:
     parser.add_argument("--arms", default="pixel,latent", help=f"photos: comma-separated from {', '.join(PHOTO_ARMS)}")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="photos: budget and times in wall seconds, or this process's CPU seconds (shared cores)")
+    parser.add_argument("--ae-steps", type=int, default=0,
+                        help="photos: the latent arm's autoencoder_steps (0 = the kind's default)")
     parser.add_argument("--points", type=int, default=6, help="photos: checkpoints scored per arm")
     parser.add_argument("--out", type=Path, help="photos: folder for the sample grid PNG of each arm")
     args = parser.parse_args()
@@ -342,6 +344,9 @@ def main() -> None:
     if args.dataset == "photos":
         minutes = 0.75 if args.quick else args.minutes
         points, n = (2, 32) if args.quick else (args.points, args.n)
+        if args.ae_steps:
+            PHOTO_ARMS["latent"] = merge(PHOTO_ARMS["latent"], {"model": {"latent": {"autoencoder_steps": args.ae_steps}}})
+        print(f"arms: {json.dumps({a: PHOTO_ARMS[a] for a in args.arms.split(',')})}")
         bench_photos(args.size, minutes, args.arms.split(","), points, n, args.out, args.threads, args.clock)
         return
     if args.sample_only:
