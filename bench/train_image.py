@@ -205,7 +205,7 @@ def train_arm(name: str, ds, minutes: float, tmp: Path, every: int, threads: int
     a checkpoint. Returns (run folder, {step: {"wall": s, "cpu": s}} when each checkpoint appeared)."""
     import threading
 
-    from genaug_core import runs
+    from genaug_core import kinds, runs
     from genaug_core.config import RunConfig
     from genaug_core.train.loop import train
 
@@ -239,6 +239,13 @@ def train_arm(name: str, ds, minutes: float, tmp: Path, every: int, threads: int
     for step, _ in runs.list_checkpoints(run):
         seen.setdefault(step, now)
     print(f"{name}: {now['wall']:.0f}s wall, {now['cpu']:.0f} CPU s, stopped at step {runs.read_status(run)['step']}")
+    stamps = sorted(seen.items())
+    if len(stamps) >= 2:  # the diffusion phase's speed between the first and the last checkpoint, per clock
+        (s0, t0_), (s1, t1_) = stamps[0], stamps[-1]
+        batch = cfg.train.resolved(kinds.for_run_config(cfg, "image")).batch_size
+        per = {c: (s1 - s0) * batch / max(t1_[c] - t0_[c], 1e-9) for c in ("wall", "cpu")}
+        print(f"{name}: diffusion steps {s0}-{s1}: {per['wall']:,.0f} images per wall second, "
+              f"{per['cpu']:,.0f} per CPU second (batch {batch})")
     return run, seen
 
 
