@@ -18,6 +18,21 @@ held-out real digits.
 Target: score >= 0.75 with all ten classes within 180 s of training on 2
 cores, and (issue 13) class-conditional samples >= 0.95x the held-out real
 score within 120 s; sampling 64 digits with the default sampler in under 5 s.
+
+    .venv/bin/python bench/train_image.py --dataset photos --minutes 6 [--size 64] --out /tmp/grids
+
+Photos (issue 13): 300 training and 200 held-out images cut from scikit-learn's two
+`load_sample_images()` photographs (china.jpg and flower.jpg, one class each: random square crops
+resized to --size), built here, never written to the repository. Two arms train in the same run,
+each through the real loop for a wall-time budget (--minutes; a STOP file at the deadline, which
+the loop answers with a checkpoint): (a) `pixel`, today's default (`model.kind = "auto"`: the
+pixel-space DDPM) and (b) `latent`, the ldm kind (autoencoder phase included in its wall time).
+Each arm checkpoints regularly; up to --points checkpoints spread over its wall time are scored:
+FD in the project's learnt feature space (genaug_core.metrics, the feature network trained on the
+300 training photos) of --n class-conditional samples against the 200 held-out photos. Printed:
+FD against wall time per arm, the wall time each arm needs to reach each FD level, images/s, and
+a sample grid PNG per arm (the last checkpoint) in --out.
+Target: the latent arm reaches the FD the pixel arm reaches after 30 minutes in <= 5 minutes.
 """
 
 from __future__ import annotations
@@ -39,6 +54,8 @@ import torch  # noqa: E402
 # isort: on
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe  # noqa: E402  (bench/machine.py)
 
 # variant name -> overrides of configs/digits_ddpm.toml (the default)
 VARIANTS: dict[str, dict] = {
@@ -173,6 +190,166 @@ def bench_sampling(run_dir: Path, n: int = 64) -> None:
         print(f"| {sampler} | {steps} | {min(times):.2f} |")
 
 
+# --- photos: pixel vs latent diffusion against wall time (issue 13) ---------------------------------
+
+# arm -> config overrides; "pixel" is today's default (model.kind auto), "latent" the ldm kind
+PHOTO_ARMS: dict[str, dict] = {
+    "pixel": {"model": {"kind": "auto"}},
+    "latent": {"model": {"kind": "ldm"}},
+}
+PHOTO_EVERY = {"pixel": 25, "latent": 100}  # checkpoint every N steps (the latent arm runs many more steps/s)
+
+
+def photos_dataset(size: int, n_train: int = 300, n_val: int = 200, seed: int = 0):
+    """(n_train + n_val) random square crops of china.jpg (class 0) and flower.jpg (class 1), resized to
+    size x size, as an ImageDataset whose split holds out n_val of them (stratified)."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    from genaug_core.data.containers import ImageDataset
+
+    photos = load_sample_images()
+    rng = np.random.default_rng(seed)
+    n = n_train + n_val
+    images, labels = [], []
+    for cls, picture in enumerate(photos.images):  # (427, 640, 3) each
+        h, w, _ = picture.shape
+        for _ in range(n // 2):
+            side = int(rng.integers(h // 6, h // 2))  # crops of 71-213 px: textures and objects, not the whole scene
+            y, x = int(rng.integers(0, h - side)), int(rng.integers(0, w - side))
+            crop = Image.fromarray(picture[y : y + side, x : x + side]).resize((size, size), Image.BICUBIC)
+            images.append(np.asarray(crop))
+            labels.append(cls)
+    names = [Path(f).stem for f in photos.filenames]
+    return ImageDataset(name=f"photos {size}x{size}", source="bench:photos", images=np.stack(images),
+                        labels=np.array(labels), class_names=names, val_fraction=n_val / n, seed=seed)  # fmt: skip
+
+
+def train_arm(name: str, ds, minutes: float, tmp: Path, every: int, threads: int, clock: str):
+    """Train one arm for `minutes` on `clock` ("wall" seconds, or "cpu": this process's CPU seconds, a
+    stand-in for a quiet machine's wall time when other work shares the cores and threads = 1), counted from
+    the arm's start (the autoencoder phase included); a STOP file at the deadline, answered by the loop with
+    a checkpoint. Returns (run folder, {step: {"wall": s, "cpu": s}} when each checkpoint appeared)."""
+    import threading
+
+    from genaug_core import kinds, runs
+    from genaug_core.config import RunConfig
+    from genaug_core.train.loop import train
+
+    d = merge(PHOTO_ARMS[name], {
+        "name": f"photos {name}", "data": {"source": "digits"},  # the run trains on `ds`, passed in below
+        "train": {"steps": 1_000_000, "checkpoint_every": every, "keep_checkpoints": 100,
+                  "eval_every": 0, "num_samples": 0, "eval_samples": 0, "log_every": 50, "threads": threads},
+    })  # fmt: skip
+    cfg = RunConfig.from_dict(d)
+    run = runs.create_run(cfg, run_dir=tmp / name)
+    seen: dict[int, dict[str, float]] = {}
+    done = threading.Event()
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def watch() -> None:  # every 0.5 s: stamp new checkpoints, stop at the deadline
+        while not done.wait(0.5):
+            now = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+            for step, _ in runs.list_checkpoints(run):
+                seen.setdefault(step, now)
+            if now[clock] >= minutes * 60 and not runs.stop_requested(run):
+                (run / runs.STOP_FILE).write_text("bench deadline")
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        train(cfg, run, progress=False, dataset=ds)
+    finally:
+        done.set()
+        watcher.join()
+    now = {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+    for step, _ in runs.list_checkpoints(run):
+        seen.setdefault(step, now)
+    print(f"{name}: {now['wall']:.0f}s wall, {now['cpu']:.0f} CPU s, stopped at step {runs.read_status(run)['step']}")
+    stamps = sorted(seen.items())
+    if len(stamps) >= 2:  # the diffusion phase's speed between the first and the last checkpoint, per clock
+        (s0, t0_), (s1, t1_) = stamps[0], stamps[-1]
+        batch = cfg.train.resolved(kinds.for_run_config(cfg, "image")).batch_size
+        per = {c: (s1 - s0) * batch / max(t1_[c] - t0_[c], 1e-9) for c in ("wall", "cpu")}
+        print(f"{name}: diffusion steps {s0}-{s1}: {per['wall']:,.0f} images per wall second, "
+              f"{per['cpu']:,.0f} per CPU second (batch {batch})")
+    return run, seen
+
+
+def score_arm(name: str, run: Path, seen: dict, clock: str, ds, points: int, n: int, cache: Path) -> list[dict]:
+    """FD (learnt features) of n class-conditional samples at up to `points` checkpoints spread over the arm's
+    time on `clock` (autoencoder phase included)."""
+    from genaug_core import kinds, runs
+
+    states = [(step, seen[step][clock]) for step, _ in runs.list_checkpoints(run) if step in seen]
+    if not states:
+        return []
+    targets = np.linspace(states[-1][1] / points, states[-1][1], points)
+    picked = sorted({min(states, key=lambda s: abs(s[1] - t))[0] for t in targets})
+    kind = kinds.get_kind("ddpm")  # scoring is the image family's (the same for both arms)
+    rows = []
+    for step, at in (s for s in states if s[0] in picked):
+        loaded = kinds.load_run_model(run, step)
+        k = len(loaded.meta.get("class_names") or [])
+        images = loaded.sample(n, seed=0, class_ids=[i % k for i in range(n)] if k else None)
+        metrics, _ = kind.score(ds, images, seed=0, cache_dir=cache)
+        rows.append({"arm": name, "step": step, "time_s": at, "fd": metrics["fd"],
+                     "recall": metrics.get("recall"), "images": images})  # fmt: skip
+    return rows
+
+
+def bench_photos(size: int, minutes: float, arms: list[str], points: int, n: int, out: Path | None,
+                 threads: int = 0, clock: str = "wall") -> None:
+    from genaug_core import runs
+
+    ds = photos_dataset(size)
+    split = ds.split
+    print(f"\n## photos {size}x{size} ({clock} clock): {len(split.train)} training, {len(split.validation)} held-out images, "
+          f"2 classes ({', '.join(ds.class_names)}); {minutes:g} min per arm; FD of {n} class-conditional samples")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name in arms:
+            every = max(1, PHOTO_EVERY[name] // (5 if minutes < 1 else 1))
+            run, seen = train_arm(name, ds, minutes, tmp, every, threads, clock)
+            train_recs = runs.read_metrics(run, "train")
+            speed = float(np.median([r["images_per_s"] for r in train_recs])) if train_recs else float("nan")
+            log = (run / runs.LOG_FILE).read_text(encoding="utf-8")
+            model_line = next((ln for ln in log.splitlines() if "] model: " in ln), "")
+            print(f"{name}: {model_line.split('] ', 1)[-1]}; ~{speed:,.0f} images/s (median of the log lines)")
+            results[name] = score_arm(name, run, seen, clock, ds, points, n, tmp / "features")
+            if out is not None and results[name]:
+                from genaug_core.models.image import make_grid
+
+                out.mkdir(parents=True, exist_ok=True)
+                last = results[name][-1]
+                path = out / f"photos{size}-{name}-step{last['step']}.png"
+                runs.write_png(path, make_grid(last["images"][:32], ncols=8), scale=max(1, 64 // size))
+                print(f"{name}: sample grid {path}")
+        print(f"\n| arm | step | {clock} s | FD | recall |")
+        print("|---|---:|---:|---:|---:|")
+        for name in arms:
+            for r in results[name]:
+                print(f"| {name} | {r['step']} | {r['time_s']:.0f} | {r['fd']:.3f} | {r['recall']:.3f} |")
+        # the FD levels: each new best FD of the pixel arm, so the table reads "the latent arm reaches
+        # the FD the pixel arm had after X s in Y s"
+        ref = "pixel" if "pixel" in arms else arms[0]
+        levels, best = [], float("inf")
+        for r in results[ref]:
+            if r["fd"] < best:
+                best = r["fd"]
+                levels.append(best)
+        print(f"\n{clock} time to reach each FD level {ref} reached (first scored checkpoint at or below it):")
+        print("| FD level | " + " | ".join(arms) + " |")
+        print("|---:|" + "---:|" * len(arms))
+        for level in levels:
+            cells = []
+            for name in arms:
+                hit = next((r for r in results[name] if r["fd"] <= level), None)
+                cells.append(f"{hit['time_s']:.0f} s" if hit else "not reached")
+            print(f"| {level:.3f} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the default variant only, 400 steps")
@@ -180,16 +357,35 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--every", type=int, default=200, help="checkpoint (and judge) every N steps")
     parser.add_argument("-n", type=int, default=256, help="samples judged per checkpoint")
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (photos: train.threads of each arm; 0 = auto)")
     parser.add_argument("--sample-only", type=Path, help="only time sampling from this run folder")
     parser.add_argument("--guidance", default="", help="judge each checkpoint at these comma-separated "
                         "classifier-free guidance scales too (default: only the run's own)")
     parser.add_argument("--judge-only", type=Path, help="only judge the checkpoints of this run folder")
+    parser.add_argument("--dataset", choices=("digits", "photos"), default="digits")
+    parser.add_argument("--size", type=int, default=32, help="photos: image side in pixels")
+    parser.add_argument("--minutes", type=float, default=6.0, help="photos: wall-time budget of each arm")
+    parser.add_argument("--arms", default="pixel,latent", help=f"photos: comma-separated from {', '.join(PHOTO_ARMS)}")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="photos: budget and times in wall seconds, or this process's CPU seconds (shared cores)")
+    parser.add_argument("--ae-steps", type=int, default=0,
+                        help="photos: the latent arm's autoencoder_steps (0 = the kind's default)")
+    parser.add_argument("--points", type=int, default=6, help="photos: checkpoints scored per arm")
+    parser.add_argument("--out", type=Path, help="photos: folder for the sample grid PNG of each arm")
     args = parser.parse_args()
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}"
     )
+    print(f"machine: {describe()}")
+    if args.dataset == "photos":
+        minutes = 0.75 if args.quick else args.minutes
+        points, n = (2, 32) if args.quick else (args.points, args.n)
+        if args.ae_steps:
+            PHOTO_ARMS["latent"] = merge(PHOTO_ARMS["latent"], {"model": {"latent": {"autoencoder_steps": args.ae_steps}}})
+        print(f"arms: {json.dumps({a: PHOTO_ARMS[a] for a in args.arms.split(',')})}")
+        bench_photos(args.size, minutes, args.arms.split(","), points, n, args.out, args.threads, args.clock)
+        return
     if args.sample_only:
         bench_sampling(args.sample_only)
         return

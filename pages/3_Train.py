@@ -9,6 +9,7 @@ from genaug_core.train import jobs
 from ui import state
 from ui import workspace as ws
 from ui.data import current_dataset, current_spec, describe
+from ui.latent import render_reconstructions
 from ui.runs import (
     active_record,
     render_curves,
@@ -123,6 +124,7 @@ def live_panel() -> None:
         render_latest_samples(rec)
         if rec.loadable:  # a running run too: the Sample page samples its newest checkpoint
             st.page_link("pages/4_Sample.py", label="Sample this run's newest weights", icon=":material/casino:")
+    render_reconstructions(rec)  # latent runs: what the autoencoder keeps
     st.subheader("All runs")
     ids = [r.id for r in records]
     st.session_state["train.pick"] = rec.id  # the widget follows the active run (set before it is drawn)

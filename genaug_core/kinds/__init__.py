@@ -8,7 +8,7 @@
 One import line per kind below registers it (genaug_core/kinds/base.py says what a kind is).
 """
 
-from genaug_core.kinds import char_lstm, ddpm, gpt2  # noqa: F401 - the kinds: importing one registers it
+from genaug_core.kinds import char_lstm, ddpm, gpt2, ldm  # noqa: F401 - the kinds: importing one registers it
 from genaug_core.kinds.base import (
     KINDS,
     LoadedModel,

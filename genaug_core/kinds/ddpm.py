@@ -101,6 +101,7 @@ class DDPMTask:
         self.size = mcfg.image_size or ds.height  # S
         self.class_names = list(ds.class_names or []) if (ds.labels is not None and mcfg.class_conditional) else []
         self.num_classes = len(self.class_names)  # 0 = unconditional
+        space = self._model_space(ds, resume_dir)  # (size, channels) the UNet works at: pixels here
         if resume_dir is not None:
             self.model, sched_config, _ = im.load_image_model(resume_dir)
             self.model.train()
@@ -108,7 +109,7 @@ class DDPMTask:
 
             self.scheduler = DDPMScheduler.from_config(sched_config)
         else:
-            self.model = im.build_unet(mcfg, self.size, ds.channels, self.num_classes)
+            self.model = im.build_unet(mcfg, *space, self.num_classes)
             self.scheduler = im.build_scheduler(mcfg)
         pipeline = load_pipeline(cfg.augment.pipeline, cfg.augment.p, kind.data)
         # non-leaking augmentation (EDM): the UNet also gets each training image's describing vector, D numbers
@@ -136,13 +137,26 @@ class DDPMTask:
             k = min(len(split.validation), cfg.train.eval_batches * self.batch_size)
             idx = split.validation[:k]
             gen = torch.Generator().manual_seed(cfg.train.seed)
-            x0 = im.resize(im.to_model_units(ds.images[idx]), self.size)  # (K, C, S, S)
+            x0 = self._encode(im.resize(im.to_model_units(ds.images[idx]), self.size))  # (K, C, S, S)
             self.val = {
                 "x0": x0,
                 "y": None if labels is None else torch.from_numpy(labels[idx]),
                 "noise": torch.randn(x0.shape, generator=gen),
                 "t": torch.randint(0, self.scheduler.config.num_train_timesteps, (k,), generator=gen),
             }
+
+    # --- hooks: the space the UNet denoises (kinds/ldm.py trains on an autoencoder's latents instead) ---
+    def _model_space(self, ds, resume_dir: Path | None) -> tuple[int, int]:
+        """(size, channels) of the UNet's input: the pixels themselves."""
+        return self.size, ds.channels
+
+    def _encode(self, x0):
+        """A clean pixel batch (B, C, S, S) in [-1, 1] in the UNet's space: unchanged here."""
+        return x0
+
+    def _decoder(self):
+        """What turns a denoised batch into pixels: None = it is pixels already (x0 clipped while sampling)."""
+        return None
 
     def describe(self) -> str:
         n = sum(p.numel() for p in self.model.parameters())
@@ -188,6 +202,7 @@ class DDPMTask:
         gen = torch.Generator(device=self.device).manual_seed(step_seed(self.cfg.train.seed, self.rank, step, 1))
         reg = self.cfg.regularization
         x0 = pixel_noise(x0, reg.noise_eps, reg.noise_norm, gen)  # L1/L2-ball noise in data space
+        x0 = self._encode(x0)  # the space the UNet denoises (pixels here; latents in kinds/ldm.py)
         if y is not None:
             y = y.to(self.device)
             drop = torch.rand(y.shape, generator=gen, device=self.device) < self.mcfg.class_dropout
@@ -236,6 +251,7 @@ class DDPMTask:
         images = sample_images(
             model, dict(self.scheduler.config), n=n, steps=mcfg.sample_steps, sampler=mcfg.sampler,
             class_ids=class_ids, seed=seed, guidance_scale=mcfg.guidance_scale if class_ids else 1.0,
+            decode=self._decoder(),
         )  # fmt: skip
         ncols = self.num_classes if 0 < self.num_classes <= 16 else 0  # one column per class
         return self.kind.write_samples(path_stem, images, ncols=ncols)
@@ -299,4 +315,9 @@ class DDPM(ImageKind):
         options.setdefault("sampler", loaded.meta.get("sampler", "ddim"))
         if options.get("class_ids") is not None:  # the run's guidance applies to class-conditional samples
             options.setdefault("guidance_scale", loaded.meta.get("guidance_scale", 1.0))
-        return sample_images(loaded.model, loaded.scheduler_config, n=n, seed=seed, **options)
+        return sample_images(loaded.model, loaded.scheduler_config, n=n, seed=seed, decode=self.decoder(loaded),
+                             **options)  # fmt: skip
+
+    def decoder(self, loaded):
+        """What turns a loaded model's denoised batch into pixels: None = pixel space (kinds/ldm.py: latents)."""
+        return None

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,18 +156,21 @@ def min_snr_weights(scheduler: DDPMScheduler, t: torch.Tensor, gamma: float) -> 
     raise ConfigError(f"Min-SNR weighting has no rule for prediction type {kind!r}; use epsilon or v_prediction")
 
 
-def fast_scheduler(train_scheduler_config: dict[str, Any], sampler: str = "ddim"):
-    """A DDIM or DPM-Solver++ scheduler over the training schedule, clipping x0 to [-1, 1]."""
+def fast_scheduler(train_scheduler_config: dict[str, Any], sampler: str = "ddim", clip: bool = True):
+    """A DDIM or DPM-Solver++ scheduler over the training schedule.
+
+    clip: clip the predicted x0 to [-1, 1] (pixels; off for latents, which are not bounded).
+    """
     from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
     if sampler == "ddim":
-        return DDIMScheduler.from_config(train_scheduler_config, clip_sample=True, timestep_spacing="trailing")
+        return DDIMScheduler.from_config(train_scheduler_config, clip_sample=clip, timestep_spacing="trailing")
     if sampler == "dpm":
         # dynamic thresholding with sample_max_value 1 clips the predicted x0 to [-1, 1]
         return DPMSolverMultistepScheduler.from_config(
             train_scheduler_config,
             algorithm_type="dpmsolver++",
-            thresholding=True,
+            thresholding=clip,
             sample_max_value=1.0,
             timestep_spacing="trailing",
         )
@@ -214,6 +217,7 @@ def sample_images(
     batch_size: int = 256,
     progress: bool = False,
     guidance_scale: float = 1.0,
+    decode: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
     """Draw n images as uint8 (n, H, W, C).
 
@@ -223,6 +227,9 @@ def sample_images(
     (1 = off: one forward per step; otherwise the class and "no class"
     predictions come from one batched forward and are mixed as
     uncond + s * (cond - uncond)); GUIDANCE_MIN to GUIDANCE_MAX.
+    decode: None = the UNet denoises pixels (x0 clipped to [-1, 1] at every
+    step); else it denoises latents (unclipped) and `decode` maps each finished
+    batch to pixels in [-1, 1] (kinds/ldm.py: the autoencoder's decoder).
     """
     import torch
 
@@ -257,7 +264,7 @@ def sample_images(
     with torch.no_grad():
         for start in chunks:
             b = min(batch_size, n - start)
-            scheduler = fast_scheduler(train_scheduler_config, sampler)
+            scheduler = fast_scheduler(train_scheduler_config, sampler, clip=decode is None)
             scheduler.set_timesteps(steps)
             x = torch.randn((b, channels, size, size), generator=gen).to(device)  # (b, C, H, W) pure noise
             y = None if labels is None else labels[start : start + b].to(device)
@@ -272,7 +279,7 @@ def sample_images(
                 x = scheduler.step(pred, t, x).prev_sample  # one step towards a clean image
                 if bar is not None:
                     bar.update(1)
-            out.append(to_uint8(x))
+            out.append(to_uint8(x if decode is None else decode(x)))  # (b, H, W, C) pixels
     if bar is not None:
         bar.close()
     unet.train(was_training)
