@@ -33,7 +33,7 @@ n_steps = len(pipeline.get("steps", [])) if pipeline.get("kind") == ds.kind else
 st.markdown(f"Dataset **{escape_markdown(describe(ds))}** · augmentation pipeline: **{n_steps} step{'s' * (n_steps != 1)}** "
             "(set them on the Data and Augment pages)")
 
-kind = st.selectbox("Model", kinds.kinds_for(ds.kind), format_func=lambda k: k.title, key="train.kind",
+kind = st.selectbox("Model", kinds.kinds_for_dataset(ds), format_func=lambda k: k.title, key="train.kind",
                     help="The model kinds that train on this kind of data (genaug_core/kinds/); the first is the default.")
 
 with st.form("train.form"):

@@ -38,7 +38,7 @@ with st.expander(f"One-click ablation on **{escape_markdown(describe(ds))}**", e
                                 key=f"compare.values.{kind}",
                                 help="augmentation: share of items augmented (0 = off); penalty: λ; noise: ε")
     norm = c2.radio("Penalty", ["l2", "l1"], horizontal=True, key="compare.norm", disabled=kind != "penalty")
-    model_kind = kinds.kinds_for(ds.kind)[0]  # ablations train the data's default kind
+    model_kind = kinds.kinds_for_dataset(ds)[0]  # ablations train the data's default kind
     presets = model_kind.presets()
     preset = c3.selectbox("Model size", presets, index=presets.index(model_kind.settings().preset),
                           key="compare.preset")

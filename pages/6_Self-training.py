@@ -60,7 +60,7 @@ for col, (key, (title, _files, expect)) in zip(cols, stm.PRESETS.items(), strict
 # --- custom rounds on the current dataset -----------------------------------------------------
 ds = current_dataset()
 spec = current_spec()
-kind = kinds.kinds_for(ds.kind)[0]  # rounds train the data's default kind
+kind = kinds.kinds_for_dataset(ds)[0]  # rounds train the data's default kind
 stc = SelfTrainConfig()  # the defaults
 with st.expander(f"Your own rounds on **{escape_markdown(describe(ds))}**"), st.form("selftrain.form"):
     c1, c2, c3 = st.columns(3)

@@ -181,3 +181,26 @@ def test_the_latent_cache_gives_what_the_encoder_gives_and_misses_changed_images
     with torch.no_grad():
         assert torch.allclose(task._encode(changed), ae.encode(task.vae, changed), atol=1e-5)
     assert not torch.allclose(task._encode(changed), direct, atol=1e-3)
+
+
+@pytest.mark.parametrize(("size", "expected"), [(0, "ddpm"), (8, "ddpm"), (16, "ddpm"), (18, "ddpm"), (20, "ldm"),
+                                                (32, "ldm"), (64, "ldm")])  # fmt: skip
+def test_auto_picks_pixel_space_up_to_16_pixels_and_latent_diffusion_above(size, expected):
+    assert kinds.kinds_for("image", size)[0].name == expected
+    assert kinds.resolve("auto", "image", size).name == expected
+    assert kinds.resolve("ddpm", "image", size).name == "ddpm"  # a named kind is kept at every size
+    assert kinds.kinds_for("text", size)[0].name == "gpt2"
+
+
+def test_the_loop_resolves_auto_by_the_size_of_the_data_it_loads(tmp_path):
+    base = tiny_config(steps=1).to_dict()
+    base["model"]["kind"] = "auto"
+    base["model"]["image"].update(preset="tiny")
+    base["train"].update(num_samples=0, eval_every=0)
+    for size, expected in ((8, "ddpm"), (24, "ldm")):
+        base["data"]["params"]["size"] = size
+        cfg = RunConfig.from_dict(base)
+        run = runs.create_run(cfg, run_dir=tmp_path / f"s{size}")
+        assert train(cfg, run, progress=False) == "done"
+        assert runs.read_status(run)["model_kind"] == expected
+        assert kinds.for_run(run).name == expected

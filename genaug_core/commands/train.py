@@ -106,11 +106,16 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     if args.model:
         data["model"]["kind"] = args.model
     if args.preset:
-        kind = kinds.resolve(data["model"]["kind"], kind_of(data["data"]["source"]))
+        data_kind = kind_of(data["data"]["source"])
+        kind = kinds.resolve(data["model"]["kind"], data_kind)
         if args.preset not in kind.presets():
             raise ConfigError(f"--preset {args.preset!r} is not a {kind.name} preset; choose one of: "
                               + ", ".join(kind.presets()))
-        data["model"][kind.section]["preset"] = args.preset
+        # "auto" picks an image kind by the data's size once it is loaded: give each candidate the preset
+        candidates = kinds.kinds_for(data_kind) if data["model"]["kind"] == "auto" else [kind]
+        for k in candidates:
+            if args.preset in k.presets():
+                data["model"][k.section]["preset"] = args.preset
     cfg = RunConfig.from_dict(data)
     kinds.for_run_config(cfg, kind_of(cfg.data.source))  # a kind that does not fit the data fails before any folder
     return cfg

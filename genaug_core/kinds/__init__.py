@@ -17,12 +17,14 @@ from genaug_core.kinds.base import (
     for_run_config,
     get_kind,
     kinds_for,
+    kinds_for_dataset,
     load_run_model,
     register_kind,
     resolve,
 )
 
 __all__ = [
-    "KINDS", "LoadedModel", "ModelKind", "for_run", "for_run_config", "get_kind", "kinds_for", "load_run_model",
+    "KINDS", "LoadedModel", "ModelKind", "for_run", "for_run_config", "get_kind", "kinds_for", "kinds_for_dataset",
+    "load_run_model",
     "register_kind", "resolve",
 ]  # fmt: skip

@@ -98,6 +98,10 @@ class ModelKind:
         """n samples (list[str] for text, uint8 (n, H, W, C) for images)."""
         raise NotImplementedError
 
+    def default_for(self, size: int) -> bool:
+        """Is this the kind model.kind = "auto" picks for its data at this image side (0 = unknown or text)?"""
+        return self.default_for_data
+
     def sample_bytes(self, loaded: LoadedModel, n: int) -> int:
         """About how many bytes drawing n samples allocates at its peak (0: small enough not to ask)."""
         return 0
@@ -124,16 +128,26 @@ def get_kind(name: str) -> ModelKind:
     return KINDS.get(name)
 
 
-def kinds_for(data: str) -> list[ModelKind]:
-    """The kinds that train on this data kind ("text" or "image"), the default first."""
+def kinds_for(data: str, size: int = 0) -> list[ModelKind]:
+    """The kinds that train on this data kind ("text" or "image"), the default first.
+
+    size: the image side after preprocessing (0 = unknown, or text); the default for images depends on it
+    (pixel-space DDPM up to 16 pixels, latent diffusion above: kinds/ldm.py).
+    """
     found = [k for _, k in KINDS.items() if k.data == data]
-    return sorted(found, key=lambda k: not k.default_for_data)
+    return sorted(found, key=lambda k: not k.default_for(size))
 
 
-def resolve(name: str, data: str) -> ModelKind:
-    """ModelConfig.kind for data of this kind: "auto" = the default kind; a named kind must fit the data."""
+def kinds_for_dataset(ds) -> list[ModelKind]:
+    """kinds_for a loaded (preprocessed) Dataset: its data kind and, for images, its side."""
+    return kinds_for(ds.kind, ds.height if ds.kind == "image" else 0)
+
+
+def resolve(name: str, data: str, size: int = 0) -> ModelKind:
+    """ModelConfig.kind for data of this kind: "auto" = the default kind (for images of this side, 0 =
+    unknown); a named kind must fit the data."""
     if name == "auto":
-        found = kinds_for(data)
+        found = kinds_for(data, size)
         if not found:
             raise ConfigError(f"no model kind trains on {data!r} data; known kinds: {', '.join(KINDS.names())}")
         return found[0]
@@ -146,9 +160,9 @@ def resolve(name: str, data: str) -> ModelKind:
     return kind
 
 
-def for_run_config(cfg, data: str) -> ModelKind:
-    """The kind a RunConfig trains, for a dataset of kind `data`."""
-    return resolve(cfg.model.kind, data)
+def for_run_config(cfg, data: str, size: int = 0) -> ModelKind:
+    """The kind a RunConfig trains, for a dataset of kind `data` (images: of side `size`, 0 = unknown)."""
+    return resolve(cfg.model.kind, data, size)
 
 
 def for_run(run_dir: str | Path) -> ModelKind | None:

@@ -297,6 +297,13 @@ class DDPM(ImageKind):
     def sample_defaults(self, loaded) -> dict[str, Any]:
         return {**super().sample_defaults(loaded), "guidance_scale": float(loaded.meta.get("guidance_scale", 1.0))}
 
+    def default_for(self, size: int) -> bool:
+        """Pixel space is the default unless latent diffusion is (images above 16 pixels: kinds/ldm.py)."""
+        from genaug_core.kinds.base import KINDS
+
+        others = [k for _, k in KINDS.items() if k is not self and k.data == self.data]
+        return not any(k.default_for(size) for k in others)
+
     def make_task(self, cfg, ds, device, rank: int, resume_dir: Path | None) -> DDPMTask:
         return DDPMTask(self, cfg, ds, device, rank, resume_dir)
 

@@ -204,8 +204,18 @@ def train(
     from genaug_core import kinds
     from genaug_core.data import kind_of
 
-    # the model kind: the config's, or the default for the data (a self-training round passes its dataset)
-    kind = kinds.for_run_config(cfg, dataset.kind if dataset is not None else kind_of(cfg.data.source))
+    # the model kind: the config's, or the default for the data (a self-training round passes its dataset);
+    # for images "auto" depends on their size, so the data is loaded (and preprocessed) here to look
+    notes: list[str] = []
+    data_kind = dataset.kind if dataset is not None else kind_of(cfg.data.source)
+    try:
+        if cfg.model.kind == "auto" and data_kind == "image" and dataset is None:
+            dataset, notes = _load_data(cfg)
+        kind = kinds.for_run_config(cfg, data_kind, dataset.height if data_kind == "image" and dataset else 0)
+    except Exception as exc:  # before Accelerate starts: the main process (rank 0) marks the run failed
+        if int(os.environ.get("RANK", "0")) == 0:
+            runs.write_status(run_dir, state="failed", error=failure_message(exc), eta_s=None)
+        raise
     precision = resolve_precision(tc.mixed_precision, kind.bf16_autocast, tc.device)
     _allow_new_precision(precision)
     planned = tc.steps - (_resume_step(run_dir) if resume else 0)  # the steps this process will train
@@ -224,6 +234,8 @@ def train(
     main = accelerator.is_main_process
     log = runs.RunLog(run_dir, main)
     log(compile_note)
+    for note in notes:
+        log(f"preprocess: {note}")
     if main:
         runs.write_status(
             run_dir, state="running", **runs.this_process(), error=None, total=tc.steps,
@@ -249,14 +261,20 @@ def train(
         log.close()
 
 
+def _load_data(cfg: RunConfig):
+    """The run's dataset, loaded and preprocessed: (Dataset, preprocessing notes for the log)."""
+    from genaug_core.data import load_dataset
+    from genaug_core.data.preprocess import preprocess
+
+    return preprocess(load_dataset(cfg.data), cfg.preprocess)
+
+
 def _train(
     cfg: RunConfig, kind, run_dir: Path, resume: bool, progress: bool | None, accelerator, log: runs.RunLog, stop_signal: dict,
     share: CoreShare | None, dataset=None, init_model_dir: str | Path | None = None,
 ) -> str:  # fmt: skip
     import torch
 
-    from genaug_core.data import load_dataset
-    from genaug_core.data.preprocess import preprocess
     from genaug_core.train.checkpoint import load_training_state, save_checkpoint
     from genaug_core.train.data import step_seed
     from genaug_core.train.ema import EMA
@@ -267,11 +285,10 @@ def _train(
 
     # --- data: load, preprocess, split (the same split in every process) -----------------------
     if dataset is None:
-        ds = load_dataset(cfg.data)
-        ds, notes = preprocess(ds, cfg.preprocess)
+        ds, notes = _load_data(cfg)
         for note in notes:
             log(f"preprocess: {note}")
-    else:  # a self-training round: real + synthetic data, already preprocessed
+    else:  # a self-training round (real + synthetic data), or data train() loaded: already preprocessed
         ds = dataset
 
     # --- model: fresh, or the weights of the checkpoint we resume from -------------------------
