@@ -38,24 +38,25 @@ WORKSPACE_RUN_BYTES_ENV = "GENAUG_WORKSPACE_MAX_RUN_BYTES"
 DEFAULT_WORKSPACE_RUN_BYTES = 2 * GiB  # run folders (checkpoints, samples, logs) of one workspace
 
 
-def _positive(name: str) -> float | None:
+def positive_env(name: str, default: float | None = None) -> float | None:
+    """The positive number in environment variable `name`, else `default` (unset, empty, non-numeric or <= 0)."""
     value = os.environ.get(name, "").strip()
     try:
         number = float(value)
     except ValueError:
-        return None
-    return number if number > 0 else None
+        return default
+    return number if number > 0 else default
 
 
 def max_op_bytes() -> int:
     """Bytes one operation may allocate: $GENAUG_MAX_OP_BYTES, default 1 GiB."""
-    value = _positive(OP_BYTES_ENV)
+    value = positive_env(OP_BYTES_ENV)
     return int(value) if value else DEFAULT_OP_BYTES
 
 
 def max_run_seconds() -> float | None:
     """Wall-clock seconds one launch of a training process may train: $GENAUG_MAX_RUN_SECONDS (unset: no cap)."""
-    return _positive(RUN_SECONDS_ENV)
+    return positive_env(RUN_SECONDS_ENV)
 
 
 def fmt_bytes(n: float) -> str:
@@ -78,7 +79,7 @@ def check_op_bytes(operation: str, nbytes: int, what: str = "") -> None:
 
 def max_run_items() -> int:
     """Training items (steps x batch, x rounds) one run may take: $GENAUG_MAX_RUN_ITEMS, default 1,000,000."""
-    value = _positive(RUN_ITEMS_ENV)
+    value = positive_env(RUN_ITEMS_ENV)
     return int(value) if value else DEFAULT_RUN_ITEMS
 
 
@@ -95,7 +96,7 @@ def check_run_items(items: int, what: str = "") -> None:
 
 def max_pipeline_steps() -> int:
     """Steps one augmentation pipeline may hold: $GENAUG_MAX_PIPELINE_STEPS, default 32."""
-    value = _positive(PIPELINE_STEPS_ENV)
+    value = positive_env(PIPELINE_STEPS_ENV)
     return int(value) if value else DEFAULT_PIPELINE_STEPS
 
 
@@ -111,7 +112,7 @@ def check_pipeline_steps(n: int) -> None:
 
 def max_workspace_run_bytes() -> int:
     """Bytes the run folders of one workspace may hold: $GENAUG_WORKSPACE_MAX_RUN_BYTES, default 2 GiB."""
-    value = _positive(WORKSPACE_RUN_BYTES_ENV)
+    value = positive_env(WORKSPACE_RUN_BYTES_ENV)
     return int(value) if value else DEFAULT_WORKSPACE_RUN_BYTES
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from genaug_core import runs
-from genaug_core.budgets import fmt_bytes
+from genaug_core.budgets import fmt_bytes, positive_env
 from genaug_core.data.containers import Dataset, ImageDataset, TextDataset
 from genaug_core.errors import DataError
 
@@ -49,23 +49,14 @@ LOCAL_OWNER = "local"  # the owner folder of single-user mode
 FORMAT_VERSION = 1
 
 
-def _positive_env(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    try:
-        number = float(value)
-    except ValueError:
-        return default
-    return number if number > 0 else default
-
-
 def ttl_seconds() -> float:
     """How long a staged upload is kept after its last use: $GENAUG_STAGE_TTL_HOURS (default 24) hours."""
-    return _positive_env(TTL_ENV, DEFAULT_TTL_HOURS) * 3600.0
+    return positive_env(TTL_ENV, DEFAULT_TTL_HOURS) * 3600.0
 
 
 def quota_bytes() -> int:
     """Bytes of staged uploads one workspace may hold: $GENAUG_STAGE_QUOTA_BYTES (default 1 GiB)."""
-    return int(_positive_env(QUOTA_ENV, DEFAULT_QUOTA_BYTES))
+    return int(positive_env(QUOTA_ENV, DEFAULT_QUOTA_BYTES))
 
 
 def stage_root() -> Path:
