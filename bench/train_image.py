@@ -24,9 +24,10 @@ score within 120 s; sampling 64 digits with the default sampler in under 5 s.
 Photos (issue 13): 300 training and 200 held-out images cut from scikit-learn's two
 `load_sample_images()` photographs (china.jpg and flower.jpg, one class each: random square crops
 resized to --size), built here, never written to the repository. Two arms train in the same run,
-each through the real loop for a wall-time budget (--minutes; a STOP file at the deadline, which
-the loop answers with a checkpoint): (a) `pixel`, today's default (`model.kind = "auto"`: the
-pixel-space DDPM) and (b) `latent`, the ldm kind (autoencoder phase included in its wall time).
+each through the real loop for a wall-time budget (--minutes, or per arm: --minutes pixel=30,latent=8; a
+STOP file at the deadline, which the loop answers with a checkpoint): (a) `pixel`, the pixel-space DDPM,
+which was the default before issue 13, and (b) `latent`, today's default (`model.kind = "auto"`, which
+picks the ldm kind above 16x16; the autoencoder phase is included in its wall time).
 Each arm checkpoints regularly; up to --points checkpoints spread over its wall time are scored:
 FD in the project's learnt feature space (genaug_core.metrics, the feature network trained on the
 300 training photos) of --n class-conditional samples against the 200 held-out photos. Printed:
@@ -70,8 +71,10 @@ VARIANTS: dict[str, dict] = {
     # as its base and samples it otherwise; --guidance 1,2 judges every checkpoint at both without retraining.
     "epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0}}},
     "min_snr_5_epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0, "snr_gamma": 5.0}}},
-    "ema_warmup_epsilon": {"model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0}},
-                           "train": {"ema_power": 2 / 3}},  # fmt: skip
+    "ema_warmup_epsilon": {
+        "model": {"image": {"prediction_type": "epsilon", "guidance_scale": 1.0}},
+        "train": {"ema_power": 2 / 3},
+    },  # fmt: skip
     "min_snr_5": {"model": {"image": {"snr_gamma": 5.0}}},
     "ema_warmup": {"train": {"ema_power": 2 / 3}},  # diffusers' use_ema_warmup power
     "ema_warmup_0.5": {"train": {"ema_power": 0.5}},
@@ -192,10 +195,12 @@ def bench_sampling(run_dir: Path, n: int = 64) -> None:
 
 # --- photos: pixel vs latent diffusion against wall time (issue 13) ---------------------------------
 
-# arm -> config overrides; "pixel" is today's default (model.kind auto), "latent" the ldm kind
+# arm -> config overrides. "pixel" is the pixel-space DDPM, which `model.kind = "auto"` picked for every image
+# size before issue 13; "latent" is today's default, `auto`, which picks the ldm kind above 16x16 (the log's
+# model line, printed per arm, names what it resolved to).
 PHOTO_ARMS: dict[str, dict] = {
-    "pixel": {"model": {"kind": "auto"}},
-    "latent": {"model": {"kind": "ldm"}},
+    "pixel": {"model": {"kind": "ddpm"}},
+    "latent": {"model": {"kind": "auto"}},
 }
 PHOTO_EVERY = {"pixel": 25, "latent": 100}  # checkpoint every N steps (the latent arm runs many more steps/s)
 
@@ -271,8 +276,10 @@ def train_arm(name: str, ds, minutes: float, tmp: Path, every: int, threads: int
         (s0, t0_), (s1, t1_) = stamps[0], stamps[-1]
         batch = cfg.train.resolved(kinds.for_run_config(cfg, "image")).batch_size
         per = {c: (s1 - s0) * batch / max(t1_[c] - t0_[c], 1e-9) for c in ("wall", "cpu")}
-        print(f"{name}: diffusion steps {s0}-{s1}: {per['wall']:,.0f} images per wall second, "
-              f"{per['cpu']:,.0f} per CPU second (batch {batch})")
+        print(
+            f"{name}: diffusion steps {s0}-{s1}: {per['wall']:,.0f} images per wall second, "
+            f"{per['cpu']:,.0f} per CPU second (batch {batch})"
+        )
     return run, seen
 
 
@@ -298,20 +305,42 @@ def score_arm(name: str, run: Path, seen: dict, clock: str, ds, points: int, n: 
     return rows
 
 
-def bench_photos(size: int, minutes: float, arms: list[str], points: int, n: int, out: Path | None,
-                 threads: int = 0, clock: str = "wall") -> None:
+def arm_minutes(spec: str, arms: list[str]) -> dict[str, float]:
+    """--minutes: one number for every arm, or "pixel=30,latent=8" (an arm left out gets the first figure)."""
+    if "=" not in spec:
+        return dict.fromkeys(arms, float(spec))
+    given = {k.strip(): float(v) for k, v in (part.split("=", 1) for part in spec.split(","))}
+    unknown = set(given) - set(arms)
+    if unknown:
+        raise SystemExit(f"--minutes names arms not in --arms: {', '.join(sorted(unknown))}")
+    first = next(iter(given.values()))
+    return {a: given.get(a, first) for a in arms}
+
+
+def bench_photos(
+    size: int,
+    minutes: dict[str, float],
+    arms: list[str],
+    points: int,
+    n: int,
+    out: Path | None,
+    threads: int = 0,
+    clock: str = "wall",
+) -> None:
     from genaug_core import runs
 
     ds = photos_dataset(size)
     split = ds.split
-    print(f"\n## photos {size}x{size} ({clock} clock): {len(split.train)} training, {len(split.validation)} held-out images, "
-          f"2 classes ({', '.join(ds.class_names)}); {minutes:g} min per arm; FD of {n} class-conditional samples")
+    print(
+        f"\n## photos {size}x{size} ({clock} clock): {len(split.train)} training, {len(split.validation)} held-out images, "
+        f"2 classes ({', '.join(ds.class_names)}); minutes per arm {minutes}; FD of {n} class-conditional samples"
+    )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name in arms:
-            every = max(1, PHOTO_EVERY[name] // (5 if minutes < 1 else 1))
-            run, seen = train_arm(name, ds, minutes, tmp, every, threads, clock)
+            every = max(1, PHOTO_EVERY[name] // (5 if minutes[name] < 1 else 1))
+            run, seen = train_arm(name, ds, minutes[name], tmp, every, threads, clock)
             train_recs = runs.read_metrics(run, "train")
             speed = float(np.median([r["images_per_s"] for r in train_recs])) if train_recs else float("nan")
             log = (run / runs.LOG_FILE).read_text(encoding="utf-8")
@@ -357,19 +386,32 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--every", type=int, default=200, help="checkpoint (and judge) every N steps")
     parser.add_argument("-n", type=int, default=256, help="samples judged per checkpoint")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (photos: train.threads of each arm; 0 = auto)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (photos: train.threads of each arm; 0 = auto)"
+    )
     parser.add_argument("--sample-only", type=Path, help="only time sampling from this run folder")
-    parser.add_argument("--guidance", default="", help="judge each checkpoint at these comma-separated "
-                        "classifier-free guidance scales too (default: only the run's own)")
+    parser.add_argument(
+        "--guidance",
+        default="",
+        help="judge each checkpoint at these comma-separated "
+        "classifier-free guidance scales too (default: only the run's own)",
+    )
     parser.add_argument("--judge-only", type=Path, help="only judge the checkpoints of this run folder")
     parser.add_argument("--dataset", choices=("digits", "photos"), default="digits")
     parser.add_argument("--size", type=int, default=32, help="photos: image side in pixels")
-    parser.add_argument("--minutes", type=float, default=6.0, help="photos: wall-time budget of each arm")
+    parser.add_argument(
+        "--minutes", default="6", help="photos: wall-time budget of each arm, or per arm: pixel=30,latent=8"
+    )
     parser.add_argument("--arms", default="pixel,latent", help=f"photos: comma-separated from {', '.join(PHOTO_ARMS)}")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="photos: budget and times in wall seconds, or this process's CPU seconds (shared cores)")
-    parser.add_argument("--ae-steps", type=int, default=0,
-                        help="photos: the latent arm's autoencoder_steps (0 = the kind's default)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="photos: budget and times in wall seconds, or this process's CPU seconds (shared cores)",
+    )
+    parser.add_argument(
+        "--ae-steps", type=int, default=0, help="photos: the latent arm's autoencoder_steps (0 = the kind's default)"
+    )
     parser.add_argument("--points", type=int, default=6, help="photos: checkpoints scored per arm")
     parser.add_argument("--out", type=Path, help="photos: folder for the sample grid PNG of each arm")
     args = parser.parse_args()
@@ -379,12 +421,15 @@ def main() -> None:
     )
     print(f"machine: {describe()}")
     if args.dataset == "photos":
-        minutes = 0.75 if args.quick else args.minutes
+        arms = args.arms.split(",")
+        minutes = arm_minutes("0.75" if args.quick else args.minutes, arms)
         points, n = (2, 32) if args.quick else (args.points, args.n)
         if args.ae_steps:
-            PHOTO_ARMS["latent"] = merge(PHOTO_ARMS["latent"], {"model": {"latent": {"autoencoder_steps": args.ae_steps}}})
-        print(f"arms: {json.dumps({a: PHOTO_ARMS[a] for a in args.arms.split(',')})}")
-        bench_photos(args.size, minutes, args.arms.split(","), points, n, args.out, args.threads, args.clock)
+            PHOTO_ARMS["latent"] = merge(
+                PHOTO_ARMS["latent"], {"model": {"latent": {"autoencoder_steps": args.ae_steps}}}
+            )
+        print(f"arms: {json.dumps({a: PHOTO_ARMS[a] for a in arms})}")
+        bench_photos(args.size, minutes, arms, points, n, args.out, args.threads, args.clock)
         return
     if args.sample_only:
         bench_sampling(args.sample_only)

@@ -75,20 +75,26 @@ with st.form("sample.form"):
             cls, names.index(cls) if cls in names else None)
     go = st.form_submit_button("Sample", type="primary", key="sample.go")
 
-drawn = st.session_state.get(result_key)  # {"samples": ..., "weights": "step 1,200 of 3,000, EMA weights", "step"}
-newer = checkpoint == "latest" and drawn is not None and rec.checkpoints and rec.checkpoints[-1] != drawn["step"]
-if checkpoint == "latest" and drawn is not None:
-    r1, r2 = st.columns([1, 4])
-    go = r1.button("Refresh", key="sample.refresh", icon=":material/refresh:",
-                   help="Sample again, with the same settings, from the newest checkpoint") or go
-    if newer:
-        r2.caption(f"The run has saved newer weights (step {rec.checkpoints[-1]:,}): Refresh samples them.")
-if go:
+
+def draw() -> dict | None:
+    """Sample with the form's settings; the result is kept per run and weights (None after an error)."""
     try:
-        st.session_state[result_key] = drawn = {"samples": sample(model, int(n), int(seed), **options),
-                                                "weights": model.weights, "step": model.step}
+        st.session_state[result_key] = {"samples": sample(model, int(n), int(seed), **options),
+                                        "weights": model.weights, "step": model.step}  # fmt: skip
     except GenAugError as exc:
         st.error(escape_markdown(exc))
+    return st.session_state.get(result_key)
+
+
+# {"samples": ..., "weights": "step 1,200 of 3,000, EMA weights", "step"}
+drawn = draw() if go else st.session_state.get(result_key)
+if checkpoint == "latest" and drawn is not None:  # drawn after sampling, so it is offered at once
+    r1, r2 = st.columns([1, 4])
+    if r1.button("Refresh", key="sample.refresh", icon=":material/refresh:",
+                 help="Sample again, with the same settings, from the newest checkpoint"):  # fmt: skip
+        drawn = draw()
+    if drawn is not None and rec.checkpoints and rec.checkpoints[-1] != drawn["step"]:
+        r2.caption(f"The run has saved newer weights (step {rec.checkpoints[-1]:,}): Refresh samples them.")
 result = drawn["samples"] if drawn else None
 if drawn:
     st.markdown(f"Sampled from **{escape_markdown(drawn['weights'])}**.")

@@ -137,6 +137,7 @@ def test_sample_page_follows_a_run_that_is_still_training(runs_root):
     at.button(key="sample.go").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("step 3 of 3, training weights" in m.value for m in at.markdown)
+    assert at.button(key="sample.refresh")  # offered at once, not only after some later rerun
     newer = live / "checkpoint-5"  # the loop saves a newer checkpoint meanwhile
     shutil.copytree(live / "checkpoint-3", newer)
     (newer / "state.json").write_text(json.dumps({"step": 5, "total": 9}))
