@@ -201,8 +201,13 @@ def bench_sampling(run_dir: Path, n: int = 64) -> None:
 PHOTO_ARMS: dict[str, dict] = {
     "pixel": {"model": {"kind": "ddpm"}},
     "latent": {"model": {"kind": "auto"}},
+    # recipes measured against it (issue 13): an EMA of the weights, then also the digits' v-prediction +
+    # guidance 2
+    "latent_ema": {"model": {"kind": "auto"}, "train": {"ema_decay": 0.995}},
+    "latent_v_g2_ema": {"model": {"kind": "auto", "latent": {"prediction_type": "v_prediction", "guidance_scale": 2.0}},
+                        "train": {"ema_decay": 0.995}},
 }
-PHOTO_EVERY = {"pixel": 25, "latent": 100}  # checkpoint every N steps (the latent arm runs many more steps/s)
+PHOTO_EVERY = {"pixel": 25, "latent": 100, "latent_ema": 100, "latent_v_g2_ema": 100}  # checkpoint every N steps (the latent arm runs many more steps/s)
 
 
 def photos_dataset(size: int, n_train: int = 300, n_val: int = 200, seed: int = 0):

@@ -117,7 +117,8 @@ def test_saved_pair_loads_with_plain_diffusers_and_samples_like_our_loader(laten
             z = scheduler.step(unet(z, t, class_labels=classes).sample, t, z).prev_sample
         x = vae.decode(z / vae.config.scaling_factor).sample  # (n, 3, S, S) in about [-1, 1]
     plain = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    ours = kinds.load_run_model(latent_run).sample(n=n, seed=5, class_ids=[0, 1, 2, 0], steps=3, sampler="ddim")
+    ours = kinds.load_run_model(latent_run).sample(n=n, seed=5, class_ids=[0, 1, 2, 0], steps=3, sampler="ddim",
+                                                   guidance_scale=1.0)  # the plain loop above has no guidance
     assert np.array_equal(plain, ours)
 
 
