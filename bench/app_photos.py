@@ -119,13 +119,7 @@ def main() -> None:
             while True:
                 clicked = time.perf_counter() - start
                 button.click()
-                text = page.wait_for_function(  # a new "Sampled from ..." line (Refresh replaces the old one)
-                    "prev => { const e = [...document.querySelectorAll('p')]"
-                    ".find(p => p.innerText.startsWith('Sampled from'));"
-                    " return e && e.innerText !== prev ? e.innerText : null; }",
-                    arg=samplings[-1]["weights"] if samplings else "",
-                    timeout=180_000,
-                ).json_value()
+                text = sampled_line(page, samplings[-1]["weights"] if samplings else "", PlaywrightTimeout)
                 shown = time.perf_counter() - start
                 step = int(re.search(r"step ([\d,]+)", text).group(1).replace(",", ""))
                 keep_checkpoint(run_folder(runs_dir), step, tmp / "kept")
@@ -152,6 +146,21 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     score(runs_dir, ds, samplings, args.n, tmp)
+
+
+def sampled_line(page, previous: str, timeout_error) -> str:
+    """The page's "Sampled from ..." line once the grid is drawn: a new line, or, when the newest checkpoint is
+    still the one sampled before (the same line), the line after 30 s (sampling a grid takes ~3 s here)."""
+    script = (
+        "prev => { const e = [...document.querySelectorAll('p')].find(p => p.innerText.startsWith('Sampled from'));"
+        " return e && e.innerText !== prev ? e.innerText : null; }"
+    )
+    try:
+        return page.wait_for_function(script, arg=previous, timeout=180_000 if not previous else 30_000).json_value()
+    except timeout_error:
+        if not previous:
+            raise
+        return previous
 
 
 def run_folder(runs_dir: Path) -> Path:
