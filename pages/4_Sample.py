@@ -77,7 +77,8 @@ with st.form("sample.form"):
 
 
 def draw() -> dict | None:
-    """Sample with the form's settings; the result is kept per run and weights (None after an error)."""
+    """Sample with the form's settings and keep the result per run and weights; after an error (shown), the
+    result kept before, if any."""
     try:
         st.session_state[result_key] = {"samples": sample(model, int(n), int(seed), **options),
                                         "weights": model.weights, "step": model.step}  # fmt: skip
