@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -45,36 +45,16 @@ def photos_zip(ds, path: Path) -> None:
             zf.writestr(f"{ds.class_names[ds.labels[i]]}/{i:04d}.png", buf.getvalue())
 
 
-def serve(runs_dir: Path, port: int) -> subprocess.Popen:
-    import os
-
-    env = {**os.environ, "GENAUG_RUNS_DIR": str(runs_dir), "GENAUG_STAGE_DIR": str(runs_dir.parent / "stage")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("streamlit did not start within 60 s")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=5.0, help="sample until this long after Start training")
     ap.add_argument("--every", type=float, default=60.0, help="seconds between samplings on the Sample page")
     ap.add_argument("--size", type=int, default=32, help="photo side in pixels")
-    ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("-n", type=int, default=256, help="samples per FD, computed after the run")
     ap.add_argument("--screenshot", type=Path, help="PNG of the last Sample page")
     args = ap.parse_args()
 
+    from classroom import serve  # bench/classroom.py: the real app on a free localhost port
     from machine import describe  # bench/machine.py
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
@@ -87,8 +67,8 @@ def main() -> None:
     photos_zip(ds, upload)
     runs_dir = tmp / "runs"
     runs_dir.mkdir()
-    server = serve(runs_dir, args.port)
-    url = f"http://127.0.0.1:{args.port}"
+    server, port = serve({**os.environ, "GENAUG_RUNS_DIR": str(runs_dir), "GENAUG_STAGE_DIR": str(tmp / "stage")})
+    url = f"http://127.0.0.1:{port}"
     samplings: list[dict] = []
     try:
         with sync_playwright() as pw:
