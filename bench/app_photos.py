@@ -19,6 +19,7 @@ import argparse
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,7 +126,10 @@ def main() -> None:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
-    score(runs_dir, ds, samplings, args.n, tmp)
+    try:
+        score(runs_dir, ds, samplings, args.n, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the photos, the run and its kept checkpoints
 
 
 def sampled_line(page, previous: str, timeout_error) -> str:
@@ -143,15 +147,17 @@ def sampled_line(page, previous: str, timeout_error) -> str:
         return previous
 
 
+def run_folders(runs_dir: Path) -> list[Path]:
+    return [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
 def run_folder(runs_dir: Path) -> Path:
-    (run,) = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    (run,) = run_folders(runs_dir)
     return run
 
 
 def keep_checkpoint(run: Path, step: int, kept: Path) -> None:
     """Copy the sampled checkpoint aside (the run prunes old ones), to score it after the run."""
-    import shutil
-
     from genaug_core import runs
 
     for s, path in runs.list_checkpoints(run):
@@ -163,7 +169,7 @@ def stop_runs(runs_dir: Path) -> None:
     """Ask every run to stop (the training process outlives the server) and wait up to 120 s."""
     from genaug_core import runs
 
-    folders = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    folders = run_folders(runs_dir)
     for run in folders:
         (run / runs.STOP_FILE).write_text("bench over")
     deadline = time.time() + 120
@@ -173,9 +179,9 @@ def stop_runs(runs_dir: Path) -> None:
 
 def score(runs_dir: Path, ds, samplings: list[dict], n: int, tmp: Path) -> None:
     """FD of each sampled checkpoint against the held-out photos, outside the app, after the run stopped."""
-    import shutil
+    from train_image import score_checkpoint
 
-    from genaug_core import kinds, runs
+    from genaug_core import runs
 
     run = run_folder(runs_dir)
     log = (run / runs.LOG_FILE).read_text(encoding="utf-8").splitlines()
@@ -184,14 +190,10 @@ def score(runs_dir: Path, ds, samplings: list[dict], n: int, tmp: Path) -> None:
         target = run / path.relative_to(tmp / "kept")
         if not target.exists():
             shutil.copytree(path, target)
-    kind = kinds.get_kind("ddpm")  # scoring is the image family's
     print(f"\n| Sample page at (s after Start) | sampled from | FD, {n} class-conditional samples |")
     print("|---:|---|---:|")
     for s in samplings:
-        loaded = kinds.load_run_model(run, s["step"])
-        k = len(loaded.meta.get("class_names") or [])
-        images = loaded.sample(n, seed=0, class_ids=[i % k for i in range(n)] if k else None)
-        metrics, _ = kind.score(ds, images, seed=0, cache_dir=tmp / "features")
+        metrics, _ = score_checkpoint(run, s["step"], ds, n, tmp / "features")
         weights = s["weights"].removeprefix("Sampled from ").rstrip(".")
         print(f"| {s['clicked_s']:.0f} | {weights} | {metrics['fd']:.2f} |")
 

@@ -204,10 +204,17 @@ PHOTO_ARMS: dict[str, dict] = {
     # recipes measured against it (issue 13): an EMA of the weights, then also the digits' v-prediction +
     # guidance 2
     "latent_ema": {"model": {"kind": "auto"}, "train": {"ema_decay": 0.995}},
-    "latent_v_g2_ema": {"model": {"kind": "auto", "latent": {"prediction_type": "v_prediction", "guidance_scale": 2.0}},
-                        "train": {"ema_decay": 0.995}},
+    "latent_v_g2_ema": {
+        "model": {"kind": "auto", "latent": {"prediction_type": "v_prediction", "guidance_scale": 2.0}},
+        "train": {"ema_decay": 0.995},
+    },
 }
-PHOTO_EVERY = {"pixel": 25, "latent": 100, "latent_ema": 100, "latent_v_g2_ema": 100}  # checkpoint every N steps (the latent arm runs many more steps/s)
+PHOTO_EVERY = {
+    "pixel": 25,
+    "latent": 100,
+    "latent_ema": 100,
+    "latent_v_g2_ema": 100,
+}  # checkpoint every N steps (the latent arm runs many more steps/s)
 
 
 def photos_dataset(size: int, n_train: int = 300, n_val: int = 200, seed: int = 0):
@@ -288,23 +295,31 @@ def train_arm(name: str, ds, minutes: float, tmp: Path, every: int, threads: int
     return run, seen
 
 
+def score_checkpoint(run: Path, step: int, ds, n: int, cache: Path) -> tuple[dict, np.ndarray]:
+    """(metrics, images): n class-conditional samples (classes in turn) of a run's checkpoint, scored against ds's
+    held-out images in the learnt features (the image family's scoring, the same for every image kind)."""
+    from genaug_core import kinds
+
+    loaded = kinds.load_run_model(run, step)
+    k = len(loaded.meta.get("class_names") or [])
+    images = loaded.sample(n, seed=0, class_ids=[i % k for i in range(n)] if k else None)
+    metrics, _ = kinds.get_kind("ddpm").score(ds, images, seed=0, cache_dir=cache)
+    return metrics, images
+
+
 def score_arm(name: str, run: Path, seen: dict, clock: str, ds, points: int, n: int, cache: Path) -> list[dict]:
     """FD (learnt features) of n class-conditional samples at up to `points` checkpoints spread over the arm's
     time on `clock` (autoencoder phase included)."""
-    from genaug_core import kinds, runs
+    from genaug_core import runs
 
     states = [(step, seen[step][clock]) for step, _ in runs.list_checkpoints(run) if step in seen]
     if not states:
         return []
     targets = np.linspace(states[-1][1] / points, states[-1][1], points)
     picked = sorted({min(states, key=lambda s: abs(s[1] - t))[0] for t in targets})
-    kind = kinds.get_kind("ddpm")  # scoring is the image family's (the same for both arms)
     rows = []
     for step, at in (s for s in states if s[0] in picked):
-        loaded = kinds.load_run_model(run, step)
-        k = len(loaded.meta.get("class_names") or [])
-        images = loaded.sample(n, seed=0, class_ids=[i % k for i in range(n)] if k else None)
-        metrics, _ = kind.score(ds, images, seed=0, cache_dir=cache)
+        metrics, images = score_checkpoint(run, step, ds, n, cache)
         rows.append({"arm": name, "step": step, "time_s": at, "fd": metrics["fd"],
                      "recall": metrics.get("recall"), "images": images})  # fmt: skip
     return rows
